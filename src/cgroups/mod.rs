@@ -1,0 +1,309 @@
+//! Cgroup placement: a directory per container in every mounted hierarchy
+//! (v1 controllers, plus the unified v2 mount of a hybrid host), so that
+//! `kill --all` and `delete` reach every process. Resource limits beyond
+//! device rules come with the cgroups issue.
+
+pub mod devices;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+/// One mounted cgroup hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub mount: PathBuf,
+    /// Controllers (v1) such as `cpu` or `name=systemd`; empty for v2.
+    pub controllers: Vec<String>,
+    pub v2: bool,
+}
+
+/// Reads the cgroup mounts from a mountinfo text.
+pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut l = left.split(' ');
+        let mount = l.nth(4).map(unescape);
+        let mut r = right.split(' ');
+        let fstype = r.next();
+        let opts = r.nth(1).unwrap_or("");
+        let (Some(mount), Some(fstype)) = (mount, fstype) else {
+            continue;
+        };
+        match fstype {
+            "cgroup" => {
+                let controllers = opts
+                    .split(',')
+                    .filter(|o| {
+                        !matches!(*o, "rw" | "ro")
+                            && !o.starts_with("release_agent")
+                            && *o != "clone_children"
+                    })
+                    .map(String::from)
+                    .collect();
+                out.push(Hierarchy {
+                    mount: mount.into(),
+                    controllers,
+                    v2: false,
+                });
+            }
+            "cgroup2" => out.push(Hierarchy {
+                mount: mount.into(),
+                controllers: Vec::new(),
+                v2: true,
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// The hierarchies mounted in this mount namespace.
+pub fn hierarchies() -> Result<Vec<Hierarchy>> {
+    let text = fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+    Ok(parse_mountinfo(&text))
+}
+
+/// The cgroup of this process in a hierarchy, from /proc/self/cgroup text.
+pub fn own_path(proc_cgroup: &str, h: &Hierarchy) -> String {
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (
+            parts.next(),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("/"),
+        );
+        let matches = if h.v2 {
+            ctrls.is_empty()
+        } else {
+            !ctrls.is_empty()
+                && ctrls
+                    .split(',')
+                    .any(|c| h.controllers.iter().any(|hc| hc == c))
+        };
+        if matches {
+            return path.to_string();
+        }
+    }
+    "/".to_string()
+}
+
+/// Where a container's cgroup goes in a hierarchy, runc's way: an absolute
+/// cgroupsPath is taken from the hierarchy root; a relative one, or the id
+/// when cgroupsPath is empty, is put under the caller's own cgroup.
+pub fn container_path(
+    h: &Hierarchy,
+    cgroups_path: Option<&Path>,
+    id: &str,
+    caller: &str,
+) -> PathBuf {
+    let rel = match cgroups_path {
+        Some(p) if p.is_absolute() => p.strip_prefix("/").unwrap_or(p).to_path_buf(),
+        Some(p) if !p.as_os_str().is_empty() => Path::new(caller.trim_start_matches('/')).join(p),
+        _ => Path::new(caller.trim_start_matches('/')).join(id),
+    };
+    h.mount.join(rel)
+}
+
+/// The container's cgroups, one directory per hierarchy.
+#[derive(Debug, Default)]
+pub struct Cgroups {
+    pub paths: BTreeMap<String, PathBuf>,
+}
+
+impl Cgroups {
+    /// Creates the directories (each level that is missing).
+    pub fn create(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroups> {
+        let proc_cgroup =
+            fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
+        let mut cg = Cgroups::default();
+        for h in hierarchies()? {
+            let caller = own_path(&proc_cgroup, &h);
+            let path = container_path(&h, cgroups_path, id, &caller);
+            let key = h.mount.to_string_lossy().into_owned();
+            let made = mkdir_levels(&h.mount, &path, h.controllers.iter().any(|c| c == "cpuset"));
+            if let Err(e) = made {
+                cg.destroy().ok();
+                return Err(e);
+            }
+            cg.paths.insert(key, path);
+        }
+        Ok(cg)
+    }
+
+    pub fn from_paths(paths: &BTreeMap<String, PathBuf>) -> Cgroups {
+        Cgroups {
+            paths: paths.clone(),
+        }
+    }
+
+    /// Moves a process into every hierarchy.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        for path in self.paths.values() {
+            let f = path.join("cgroup.procs");
+            fs::write(&f, pid.to_string())
+                .with_context(|| format!("join cgroup {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Every pid in any of the container's cgroups.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = Vec::new();
+        for path in self.paths.values() {
+            if let Ok(text) = fs::read_to_string(path.join("cgroup.procs")) {
+                pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Sends a signal to every process in the container's cgroups.
+    pub fn signal_all(&self, sig: i32) -> Result<()> {
+        for pid in self.pids() {
+            match crate::sys::kill(pid, sig) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => return Err(e).with_context(|| format!("signal process {pid}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills every process with SIGKILL until the cgroups are empty.
+    pub fn kill_all(&self) -> Result<()> {
+        for round in 0..500 {
+            if self.pids().is_empty() {
+                return Ok(());
+            }
+            self.signal_all(libc::SIGKILL)?;
+            std::thread::sleep(Duration::from_millis(if round < 20 { 1 } else { 10 }));
+        }
+        anyhow::bail!("processes of the container did not die: {:?}", self.pids())
+    }
+
+    /// Removes the container's directories (the leaf only: parents that
+    /// cgroupsPath named may be shared).
+    pub fn destroy(&self) -> Result<()> {
+        let mut first_err = None;
+        for path in self.paths.values() {
+            if let Err(e) = rmdir_retry(path) {
+                first_err.get_or_insert(e);
+            }
+        }
+        match first_err {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+fn rmdir_retry(path: &Path) -> Result<()> {
+    for i in 0..200 {
+        match fs::remove_dir(path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && i < 199 => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", path.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Creates each missing level below the mount; in a v1 cpuset hierarchy a
+/// new level gets its parent's cpus and mems, or no task could join it.
+fn mkdir_levels(mount: &Path, path: &Path, cpuset: bool) -> Result<()> {
+    let rel = path.strip_prefix(mount).unwrap_or(path);
+    let mut cur = mount.to_path_buf();
+    for comp in rel.components() {
+        let parent = cur.clone();
+        cur.push(comp);
+        match fs::create_dir(&cur) {
+            Ok(()) => {
+                if cpuset {
+                    for f in ["cpuset.cpus", "cpuset.mems"] {
+                        let v = fs::read_to_string(parent.join(f)).unwrap_or_default();
+                        fs::write(cur.join(f), v.trim())
+                            .with_context(|| format!("set {f} of {}", cur.display()))?;
+                    }
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("create cgroup {}", cur.display())),
+        }
+    }
+    Ok(())
+}
+
+/// True if the container's freezer says it is frozen.
+pub fn is_frozen(paths: &BTreeMap<String, PathBuf>) -> bool {
+    paths.values().any(|p| {
+        fs::read_to_string(p.join("freezer.state"))
+            .map(|s| s.trim() == "FROZEN")
+            .unwrap_or(false)
+            || fs::read_to_string(p.join("cgroup.freeze"))
+                .map(|s| s.trim() == "1")
+                .unwrap_or(false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTINFO: &str = "\
+30 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:4 - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:5 - cgroup2 cgroup2 rw
+33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:7 - cgroup cgroup rw,cpu,cpuacct
+34 30 0:30 / /sys/fs/cgroup/systemd rw shared:8 - cgroup cgroup rw,xattr,name=systemd
+";
+
+    #[test]
+    fn hybrid_mountinfo_gives_v1_and_unified() {
+        let hs = parse_mountinfo(MOUNTINFO);
+        assert_eq!(hs.len(), 3);
+        assert!(hs[0].v2 && hs[0].mount == Path::new("/sys/fs/cgroup/unified"));
+        assert_eq!(hs[1].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(hs[2].controllers, vec!["xattr", "name=systemd"]);
+    }
+
+    #[test]
+    fn paths_follow_runc_rules() {
+        let hs = parse_mountinfo(MOUNTINFO);
+        let cpu = &hs[1];
+        let proc_cgroup = "2:cpu,cpuacct:/user/a\n1:name=systemd:/\n0::/u2\n";
+        let caller = own_path(proc_cgroup, cpu);
+        assert_eq!(caller, "/user/a");
+        assert_eq!(own_path(proc_cgroup, &hs[0]), "/u2");
+        assert_eq!(
+            container_path(cpu, None, "c1", &caller),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct/user/a/c1")
+        );
+        assert_eq!(
+            container_path(cpu, Some(Path::new("/abs/x")), "c1", &caller),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct/abs/x")
+        );
+        assert_eq!(
+            container_path(cpu, Some(Path::new("rel/x")), "c1", &caller),
+            Path::new("/sys/fs/cgroup/cpu,cpuacct/user/a/rel/x")
+        );
+    }
+}

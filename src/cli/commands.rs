@@ -1,0 +1,157 @@
+//! Dispatch: each subcommand maps its flags onto one library call.
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+
+use super::{Cli, Command, CreateArgs};
+use crate::container::create::CreateOpts;
+use crate::container::state::Store;
+use crate::container::{self, ContainerError};
+
+fn create_opts(a: &CreateArgs) -> CreateOpts {
+    CreateOpts {
+        bundle: a.bundle.clone(),
+        pid_file: a
+            .pid_file
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        console_socket: a.console_socket.clone(),
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+    }
+}
+
+/// Refuses the global modes that runr does not have yet.
+fn check_modes(cli: &Cli) -> Result<()> {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    match cli.rootless.as_str() {
+        "false" => {}
+        "auto" if root => {}
+        "auto" | "true" => bail!("rootless containers are not supported by runr yet"),
+        other => bail!("invalid --rootless value {other:?}: use true, false or auto"),
+    }
+    if cli.systemd_cgroup {
+        bail!("the systemd cgroup driver (--systemd-cgroup) is not supported by runr yet");
+    }
+    Ok(())
+}
+
+/// Runs the command; returns the process exit code.
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.version {
+        print!("{}", version());
+        return Ok(0);
+    }
+    let Some(command) = &cli.command else {
+        use clap::CommandFactory;
+        Cli::command().print_help().ok();
+        return Ok(0);
+    };
+    let store = Store::new(&cli.root);
+    match command {
+        Command::Create(a) => {
+            check_modes(&cli)?;
+            container::create::create(&store, &a.id, &create_opts(a))?;
+        }
+        Command::Run {
+            create,
+            detach,
+            keep,
+            no_subreaper: _,
+        } => {
+            check_modes(&cli)?;
+            if *keep {
+                bail!("run --keep is not supported by runr yet");
+            }
+            return container::run::run(&store, &create.id, &create_opts(create), *detach);
+        }
+        Command::Start { id } => {
+            let (locked, state) = store.open(id)?;
+            container::start::start(&locked, &state)?;
+        }
+        Command::State { id } => {
+            let (locked, state) = store.open(id)?;
+            let status = locked.status(&state);
+            let json = serde_json::to_string_pretty(&state.public(status))?;
+            println!("{json}");
+        }
+        Command::Kill { all, id, signal } => {
+            let sig = crate::signal::parse(signal).map_err(anyhow::Error::msg)?;
+            let (locked, state) = store.open(id)?;
+            container::kill::kill(&locked, &state, sig, *all)?;
+        }
+        Command::Delete { force, id } => match store.open(id) {
+            Ok((locked, state)) => container::delete::delete(locked, &state, *force)?,
+            Err(e) if *force && matches!(e.downcast_ref(), Some(ContainerError::NotExist)) => {
+                // The directory may be a leftover without state.json.
+                let dir = store.root().join(id);
+                if crate::container::state::validate_id(id).is_ok() && dir.is_dir() {
+                    std::fs::remove_dir_all(&dir)
+                        .with_context(|| format!("remove {}", dir.display()))?;
+                }
+            }
+            Err(e) => return Err(e),
+        },
+        Command::List { format, quiet } => list(&store, format, *quiet)?,
+        Command::Spec { bundle, rootless } => {
+            if *rootless {
+                bail!("spec --rootless is not supported by runr yet");
+            }
+            spec(bundle.as_deref())?;
+        }
+        Command::Exec(_) => bail!("exec is not supported by runr yet"),
+        Command::Ps(_) => bail!("ps is not supported by runr yet"),
+        Command::Pause(_) => bail!("pause is not supported by runr yet"),
+        Command::Resume(_) => bail!("resume is not supported by runr yet"),
+        Command::Events(_) => bail!("events is not supported by runr yet"),
+        Command::Update(_) => bail!("update is not supported by runr yet"),
+        Command::Features(_) => bail!("features is not supported by runr yet"),
+        Command::Checkpoint(_) => bail!("checkpoint is not supported by runr"),
+        Command::Restore(_) => bail!("restore is not supported by runr"),
+    }
+    Ok(0)
+}
+
+pub fn version() -> String {
+    format!(
+        "runr version {}\ncommit: {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("RUNR_COMMIT").unwrap_or("unknown"),
+        container::OCI_VERSION
+    )
+}
+
+fn list(store: &Store, format: &str, quiet: bool) -> Result<()> {
+    let rows = container::list::rows(store)?;
+    let mut out = std::io::stdout().lock();
+    if quiet {
+        for r in &rows {
+            writeln!(out, "{}", r.id)?;
+        }
+        return Ok(());
+    }
+    match format {
+        "table" => out.write_all(container::list::table(&rows).as_bytes())?,
+        "json" => {
+            let v: Vec<&serde_json::Value> = rows.iter().map(|r| &r.json).collect();
+            writeln!(out, "{}", serde_json::to_string(&v)?)?;
+        }
+        other => bail!("invalid format option {other:?}"),
+    }
+    Ok(())
+}
+
+fn spec(bundle: Option<&std::path::Path>) -> Result<()> {
+    let dir = bundle.unwrap_or(std::path::Path::new("."));
+    let path = dir.join("config.json");
+    if path.exists() {
+        bail!("File config.json exists. Remove it first");
+    }
+    let text = crate::spec_template::render(&crate::spec_template::default_spec(
+        crate::spec_template::cgroup2_host(),
+    ));
+    std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))
+}

@@ -1,0 +1,160 @@
+//! The command line: runc's flags and subcommands, parsed by clap after the
+//! argv pre-pass, each subcommand a thin call into the library.
+
+pub mod argv;
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use commands::dispatch;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "runr",
+    about = "Open Container Initiative runtime, compatible with runc",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// root directory for storage of container state (this should be located in tmpfs)
+    #[arg(long, global = true, default_value = "/run/runr")]
+    pub root: PathBuf,
+    /// set the log file to write runr logs to (default is '/dev/stderr')
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// set the log format ('text' (default), or 'json')
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// enable systemd cgroup support
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// ignore cgroup permission errors ('true', 'false', or 'auto')
+    #[arg(long, default_value = "auto")]
+    pub rootless: String,
+    /// path to the criu binary used for checkpoint and restore
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<String>,
+    /// print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// path to the root of the bundle directory, defaults to the current directory
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// path to an AF_UNIX socket which will receive the pty master
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// specify the file to write the process id to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// do not use pivot root to jail process inside rootfs
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// the container id
+    pub id: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// create a container
+    Create(CreateArgs),
+    /// executes the user defined process in a created container
+    Start { id: String },
+    /// create and run a container
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// detach from the container's process
+        #[arg(short = 'd', long)]
+        detach: bool,
+        /// do not delete the container after it exits
+        #[arg(long)]
+        keep: bool,
+        /// disable the use of the subreaper used to reap reparented processes
+        #[arg(long = "no-subreaper")]
+        no_subreaper: bool,
+    },
+    /// output the state of a container
+    State { id: String },
+    /// kill sends the specified signal (default: SIGTERM) to the container's init process
+    Kill {
+        /// send the specified signal to all processes inside the container
+        #[arg(short = 'a', long)]
+        all: bool,
+        id: String,
+        #[arg(default_value = "SIGTERM", allow_hyphen_values = true)]
+        signal: String,
+    },
+    /// delete any resources held by the container often used with detached container
+    Delete {
+        /// forcibly deletes the container if it is still running (uses SIGKILL)
+        #[arg(short = 'f', long)]
+        force: bool,
+        id: String,
+    },
+    /// lists containers started by runr with the given root
+    List {
+        /// select one of: table or json
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        /// display only container IDs
+        #[arg(short = 'q', long)]
+        quiet: bool,
+    },
+    /// create a new specification file
+    Spec {
+        /// path to the root of the bundle directory
+        #[arg(short = 'b', long)]
+        bundle: Option<PathBuf>,
+        /// generate a configuration for a rootless container
+        #[arg(long)]
+        rootless: bool,
+    },
+    /// execute new process inside the container
+    Exec(Unsupported),
+    /// ps displays the processes running inside a container
+    Ps(Unsupported),
+    /// pause suspends all processes inside the container
+    Pause(Unsupported),
+    /// resumes all processes that have been previously paused
+    Resume(Unsupported),
+    /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
+    Events(Unsupported),
+    /// update container resource constraints
+    Update(Unsupported),
+    /// show the enabled features
+    Features(Unsupported),
+    /// checkpoint a running container
+    Checkpoint(Unsupported),
+    /// restore a container from a previous checkpoint
+    Restore(Unsupported),
+}
+
+/// A subcommand that is part of runc's contract but not built yet: its
+/// arguments are accepted so the error can name the command.
+#[derive(clap::Args, Debug)]
+pub struct Unsupported {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}

@@ -1,0 +1,373 @@
+//! Loading config.json: oci-spec types behind one wrapper that reports
+//! serde's real error (field path, line, column), drops unknown capability
+//! names with a warning as runc does, and refuses the fields runr does not
+//! apply yet instead of silently ignoring them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde_json::Value;
+
+use crate::security::caps::{self, CapSets};
+
+/// A loaded and validated bundle configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub spec: Spec,
+    /// The process capability sets (none when config.json has no
+    /// `process.capabilities`: then the process keeps none).
+    pub caps: CapSets,
+    /// The absolute bundle directory.
+    pub bundle: PathBuf,
+    /// The absolute root filesystem path.
+    pub rootfs: PathBuf,
+}
+
+/// Reads and validates `<bundle>/config.json`.
+pub fn load(bundle: &Path) -> Result<Config> {
+    let bundle =
+        std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
+    let path = bundle.join("config.json");
+    let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+    let (spec, caps) = parse(&bytes).context("config.json")?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| anyhow!("config.json: root must be set"))?;
+    let root_path = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let rootfs = std::fs::canonicalize(&root_path)
+        .with_context(|| format!("rootfs ({})", root_path.display()))?;
+    if !rootfs.is_dir() {
+        bail!("rootfs ({}) is not a directory", rootfs.display());
+    }
+    let config = Config {
+        spec,
+        caps,
+        bundle,
+        rootfs,
+    };
+    validate(&config.spec).context("config.json")?;
+    Ok(config)
+}
+
+/// Parses config.json bytes into a spec and the capability masks.
+pub fn parse(bytes: &[u8]) -> Result<(Spec, CapSets)> {
+    let mut value: Value =
+        serde_json::from_slice(bytes).map_err(|e| anyhow!("invalid JSON: {e}"))?;
+    let caps = take_capabilities(&mut value)?;
+    fix_scheduler_flags(&mut value);
+    match serde_path_to_error::deserialize::<_, Spec>(value) {
+        Ok(spec) => Ok((spec, caps)),
+        Err(_) => {
+            // Run again on the raw bytes to get the line and column as well.
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            match serde_path_to_error::deserialize::<_, Spec>(&mut de) {
+                Err(e) => bail!("field {}: {}", e.path(), e.inner()),
+                Ok(_) => bail!("config.json does not match the runtime spec"),
+            }
+        }
+    }
+}
+
+/// Reads `process.capabilities` into masks, warns about unknown names and
+/// leaves only known names for oci-spec (which rejects unknown ones).
+fn take_capabilities(value: &mut Value) -> Result<CapSets> {
+    let mut sets = CapSets::default();
+    let Some(obj) = value
+        .pointer_mut("/process/capabilities")
+        .and_then(Value::as_object_mut)
+    else {
+        return Ok(sets);
+    };
+    let mut unknown_all: Vec<String> = Vec::new();
+    for (key, list) in obj.iter_mut() {
+        let Some(arr) = list.as_array_mut() else {
+            continue;
+        };
+        let names: Vec<&str> = arr.iter().filter_map(Value::as_str).collect();
+        if names.len() != arr.len() {
+            bail!("field process.capabilities.{key}: capability names must be strings");
+        }
+        let (mask, unknown) = caps::mask_of(names);
+        match key.as_str() {
+            "bounding" => sets.bounding = mask,
+            "effective" => sets.effective = mask,
+            "permitted" => sets.permitted = mask,
+            "inheritable" => sets.inheritable = mask,
+            "ambient" => sets.ambient = mask,
+            _ => {}
+        }
+        arr.retain(|v| !unknown.iter().any(|u| Some(u.as_str()) == v.as_str()));
+        for u in unknown {
+            if !unknown_all.contains(&u) {
+                unknown_all.push(u);
+            }
+        }
+    }
+    if !unknown_all.is_empty() {
+        crate::logging::warn(&format!(
+            "ignoring unknown or unavailable capabilities: {:?}",
+            unknown_all
+        ));
+    }
+    Ok(sets)
+}
+
+/// oci-spec 0.10 names two scheduler flags differently from the spec.
+fn fix_scheduler_flags(value: &mut Value) {
+    if let Some(flags) = value
+        .pointer_mut("/process/scheduler/flags")
+        .and_then(Value::as_array_mut)
+    {
+        for f in flags.iter_mut() {
+            let fixed = match f.as_str() {
+                Some("SCHED_FLAG_RESET_ON_FORK") => "SCHED_RESET_ON_FORK",
+                Some("SCHED_FLAG_DL_OVERRUN") => "SCHED_FLAG_D_L_OVERRUN",
+                _ => continue,
+            };
+            *f = Value::String(fixed.to_string());
+        }
+    }
+}
+
+fn unsupported(field: &str) -> anyhow::Error {
+    anyhow!("{field} is not supported by runr yet")
+}
+
+/// Semantic checks, and refusal of fields runr does not apply yet.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| anyhow!("process must be set"))?;
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => bail!("process.args must not be empty"),
+    }
+    if !process.cwd().is_absolute() {
+        bail!("process.cwd {:?} must be an absolute path", process.cwd());
+    }
+    if process.terminal().unwrap_or(false) {
+        return Err(unsupported("process.terminal"));
+    }
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(unsupported("process.apparmorProfile"));
+    }
+    if process
+        .selinux_label()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(unsupported("process.selinuxLabel"));
+    }
+    if process.scheduler().is_some() {
+        return Err(unsupported("process.scheduler"));
+    }
+    if process.io_priority().is_some() {
+        return Err(unsupported("process.ioPriority"));
+    }
+    if process.exec_cpu_affinity().is_some() {
+        return Err(unsupported("process.execCPUAffinity"));
+    }
+    if let Some(hooks) = spec.hooks() {
+        let any = [
+            hooks.prestart(),
+            hooks.create_runtime(),
+            hooks.create_container(),
+            hooks.start_container(),
+            hooks.poststart(),
+            hooks.poststop(),
+        ]
+        .iter()
+        .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
+        if any {
+            return Err(unsupported("hooks"));
+        }
+    }
+    for m in spec.mounts().iter().flatten() {
+        if !m.destination().is_absolute() {
+            bail!(
+                "mount destination {:?} must be an absolute path",
+                m.destination()
+            );
+        }
+        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+            return Err(unsupported("mounts[].uidMappings"));
+        }
+    }
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    if linux.seccomp().is_some() {
+        return Err(unsupported("linux.seccomp"));
+    }
+    if linux
+        .mount_label()
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(unsupported("linux.mountLabel"));
+    }
+    if linux.intel_rdt().is_some() {
+        return Err(unsupported("linux.intelRdt"));
+    }
+    if linux.personality().is_some() {
+        return Err(unsupported("linux.personality"));
+    }
+    if linux.memory_policy().is_some() {
+        return Err(unsupported("linux.memoryPolicy"));
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        return Err(unsupported("linux.netDevices"));
+    }
+    if let Some(r) = linux.resources() {
+        let checks = [
+            ("linux.resources.memory", r.memory().is_some()),
+            ("linux.resources.cpu", r.cpu().is_some()),
+            ("linux.resources.pids", r.pids().is_some()),
+            ("linux.resources.blockIO", r.block_io().is_some()),
+            (
+                "linux.resources.hugepageLimits",
+                r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()),
+            ),
+            ("linux.resources.network", r.network().is_some()),
+            (
+                "linux.resources.rdma",
+                r.rdma().as_ref().is_some_and(|v| !v.is_empty()),
+            ),
+            (
+                "linux.resources.unified",
+                r.unified().as_ref().is_some_and(|v| !v.is_empty()),
+            ),
+        ];
+        if let Some((field, _)) = checks.iter().find(|(_, set)| *set) {
+            return Err(unsupported(field));
+        }
+    }
+    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    for (i, ns) in namespaces.iter().enumerate() {
+        if namespaces[..i].iter().any(|o| o.typ() == ns.typ()) {
+            bail!("namespace {:?} is listed twice", ns.typ());
+        }
+    }
+    let has = |t: LinuxNamespaceType| {
+        namespaces
+            .iter()
+            .any(|n| n.typ() == t && n.path().is_none())
+    };
+    let has_any = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
+        && !has_any(LinuxNamespaceType::Uts)
+    {
+        bail!("unable to set hostname without a private UTS namespace");
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
+        && !has_any(LinuxNamespaceType::Uts)
+    {
+        bail!("unable to set domainname without a private UTS namespace");
+    }
+    let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if has(LinuxNamespaceType::User) && !maps {
+        bail!("user namespaces enabled, but no uid and gid mappings found");
+    }
+    if !has_any(LinuxNamespaceType::User) && maps {
+        bail!("uid/gid mappings need a user namespace");
+    }
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+        && !has(LinuxNamespaceType::Time)
+    {
+        bail!("time offsets need a new time namespace");
+    }
+    if !has_any(LinuxNamespaceType::Mount) {
+        bail!("a mount namespace is required");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
+        "process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},
+          "capabilities":{"bounding":["CAP_KILL","CAP_NOPE"]}},
+        "linux":{"namespaces":[{"type":"mount"},{"type":"pid"}]}}"#;
+
+    #[test]
+    fn unknown_capability_is_dropped_not_fatal() {
+        let (spec, caps) = parse(MINIMAL.as_bytes()).unwrap();
+        assert_eq!(caps.bounding, 1 << 5);
+        validate(&spec).unwrap();
+    }
+
+    #[test]
+    fn wrong_type_names_field_line_and_column() {
+        let bad = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","terminal":"yes""#);
+        let err = format!("{:#}", parse(bad.as_bytes()).unwrap_err());
+        assert!(err.contains("process.terminal"), "{err}");
+        assert!(err.contains("line 2 column"), "{err}");
+    }
+
+    #[test]
+    fn syntax_error_is_reported() {
+        let err = format!("{:#}", parse(b"{\"ociVersion\": ").unwrap_err());
+        assert!(err.contains("invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_fields_are_refused_by_name() {
+        let cases = [
+            (
+                r#""cwd":"/""#,
+                r#""cwd":"/","terminal":true"#,
+                "process.terminal",
+            ),
+            (
+                r#""linux":{"#,
+                r#""linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"#,
+                "linux.seccomp",
+            ),
+            (
+                r#""linux":{"#,
+                r#""linux":{"resources":{"memory":{"limit":1000000}},"#,
+                "linux.resources.memory",
+            ),
+            (
+                r#""root":"#,
+                r#""hooks":{"prestart":[{"path":"/bin/true"}]},"root":"#,
+                "hooks",
+            ),
+        ];
+        for (from, to, field) in cases {
+            let (spec, _) = parse(MINIMAL.replace(from, to).as_bytes()).unwrap();
+            let err = validate(&spec).unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+    }
+
+    #[test]
+    fn empty_args_are_refused() {
+        let (spec, _) = parse(MINIMAL.replace(r#"["sh"]"#, "[]").as_bytes()).unwrap();
+        assert!(validate(&spec).unwrap_err().to_string().contains("args"));
+    }
+
+    #[test]
+    fn user_namespace_needs_mappings() {
+        let s = MINIMAL.replace(r#"{"type":"pid"}"#, r#"{"type":"pid"},{"type":"user"}"#);
+        let (spec, _) = parse(s.as_bytes()).unwrap();
+        assert!(validate(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("mappings"));
+    }
+}

@@ -1,0 +1,200 @@
+//! `create`: set up the container's init and leave it blocked on the exec
+//! fifo. A failure at any step removes everything made so far.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::state::{proc_stat, Locked, State, Store};
+use super::OCI_VERSION;
+use crate::cgroups::{devices, Cgroups};
+use crate::config::{self, Config};
+use crate::namespaces::{self, Plan};
+use crate::process::init::{self, InitArgs};
+use crate::process::sync::{self, Channel, Message};
+use crate::sys;
+
+#[derive(Debug, Default, Clone)]
+pub struct CreateOpts {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// A container whose init waits for `start`.
+pub struct Created {
+    pub locked: Locked,
+    pub state: State,
+}
+
+pub fn create(store: &Store, id: &str, opts: &CreateOpts) -> Result<Created> {
+    if opts.console_socket.is_some() {
+        bail!("--console-socket is not supported by runr yet (terminals come with the exec issue)");
+    }
+    let config = config::load(&opts.bundle)?;
+    let locked = store.create(id)?;
+    let mut cleanup = Cleanup {
+        locked: Some(locked),
+        cgroups: None,
+        pid: None,
+    };
+    let state = setup(store, id, opts, &config, &mut cleanup)?;
+    let locked = cleanup.disarm();
+    Ok(Created { locked, state })
+}
+
+/// Undoes a half-made container when dropped armed.
+struct Cleanup {
+    locked: Option<Locked>,
+    cgroups: Option<Cgroups>,
+    pid: Option<i32>,
+}
+
+impl Cleanup {
+    fn disarm(mut self) -> Locked {
+        self.cgroups = None;
+        self.pid = None;
+        self.locked.take().expect("cleanup holds the lock")
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::waitpid(pid, 0);
+        }
+        if let Some(cg) = &self.cgroups {
+            let _ = cg.kill_all();
+            let _ = cg.destroy();
+        }
+        if let Some(l) = self.locked.take() {
+            let _ = l.remove();
+        }
+    }
+}
+
+fn setup(
+    _store: &Store,
+    id: &str,
+    opts: &CreateOpts,
+    config: &Config,
+    cleanup: &mut Cleanup,
+) -> Result<State> {
+    let spec = &config.spec;
+    let plan = Plan::from_spec(spec)?;
+    let linux = spec.linux().as_ref();
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
+    let cg = Cgroups::create(cgroups_path, id)?;
+    let rules = devices::rules(
+        linux
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| r.devices().as_deref())
+            .unwrap_or_default(),
+        linux
+            .and_then(|l| l.devices().as_deref())
+            .unwrap_or_default(),
+    );
+    let cgroup_paths = cg.paths.clone();
+    cleanup.cgroups = Some(cg);
+    for (mount, path) in &cgroup_paths {
+        if Path::new(mount).file_name().is_some_and(|n| n == "devices") {
+            devices::apply_v1(path, &rules)?;
+        }
+    }
+
+    let dir = cleanup.locked.as_ref().expect("locked").dir.clone();
+    let fifo_path = dir.join(super::state::EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("create exec fifo {}", fifo_path.display()))?;
+    // mkfifo honours the umask; the init may run as any user.
+    std::fs::set_permissions(
+        &fifo_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .context("chmod exec fifo")?;
+    let fifo = sys::open(&sys::cstr(&fifo_path)?, libc::O_PATH, 0).context("open exec fifo")?;
+    let (parent, child) = sync::pair().context("create sync socket")?;
+
+    plan.prepare_parent(spec)?;
+    let forked = sys::clone3(plan.clone_flags, None).context("clone the container init")?;
+    let pid = match forked {
+        sys::Forked::Child => {
+            drop(parent);
+            let keep = [child.raw(), fifo.as_raw_fd()];
+            let _ = sys::close_fds_from_except(3 + opts.preserve_fds as i32, &keep);
+            init::run(InitArgs {
+                id,
+                config,
+                plan: &plan,
+                channel: child,
+                fifo,
+                no_pivot: opts.no_pivot,
+                no_new_keyring: opts.no_new_keyring,
+                preserve_fds: opts.preserve_fds,
+                cgroup_paths: &cgroup_paths,
+            })
+        }
+        sys::Forked::Parent(pid) => pid,
+    };
+    drop(child);
+    drop(fifo);
+    cleanup.pid = Some(pid);
+    parent_side(&parent, pid, config, cleanup)?;
+
+    let stat =
+        proc_stat(pid).ok_or_else(|| anyhow!("container init {pid} exited during create"))?;
+    let state = State {
+        oci_version: OCI_VERSION.to_string(),
+        id: id.to_string(),
+        pid,
+        pid_start: stat.start_time,
+        bundle: config.bundle.clone(),
+        rootfs: config.rootfs.clone(),
+        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_paths,
+        shared_pid_ns: !plan.new_pid,
+    };
+    cleanup.locked.as_ref().expect("locked").write(&state)?;
+    if let Some(pf) = &opts.pid_file {
+        write_pid_file(pf, pid)?;
+    }
+    parent.send_recorded().context("release the init")?;
+    Ok(state)
+}
+
+fn parent_side(ch: &Channel, pid: i32, config: &Config, cleanup: &Cleanup) -> Result<()> {
+    namespaces::write_id_maps(pid, &config.spec)?;
+    if let Some(cg) = &cleanup.cgroups {
+        cg.add(pid)?;
+    }
+    ch.send_proceed().context("start the init")?;
+    ch.expect(Message::Ready).map_err(|e| anyhow!(e))
+}
+
+/// The pid file, written atomically as runc does.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, pid.to_string().as_bytes()))
+        .with_context(|| format!("write pid file {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("write pid file {}", path.display()))
+}

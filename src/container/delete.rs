@@ -1,0 +1,45 @@
+//! `delete`: remove a stopped (or created, or with --force any) container:
+//! its processes, cgroups and state directory.
+
+use anyhow::Result;
+
+use super::state::{Locked, State, Status};
+use super::ContainerError;
+use crate::cgroups::Cgroups;
+
+pub fn delete(locked: Locked, state: &State, force: bool) -> Result<()> {
+    let status = locked.status(state);
+    match status {
+        Status::Stopped | Status::Created => {}
+        _ if force => {}
+        s => return Err(ContainerError::NotStopped(state.id.clone(), s).into()),
+    }
+    destroy(locked, state)
+}
+
+/// Kills whatever is left, then removes cgroups and state.
+pub fn destroy(locked: Locked, state: &State) -> Result<()> {
+    if state.init_alive() {
+        let _ = crate::sys::kill(state.pid, libc::SIGKILL);
+    }
+    let cg = Cgroups::from_paths(&state.cgroup_paths);
+    if crate::cgroups::is_frozen(&state.cgroup_paths) {
+        for p in state.cgroup_paths.values() {
+            let _ = std::fs::write(p.join("freezer.state"), "THAWED");
+        }
+    }
+    cg.kill_all()?;
+    wait_gone(state);
+    cg.destroy()?;
+    locked.remove()
+}
+
+/// Waits (briefly) until the init is no longer a live process.
+fn wait_gone(state: &State) {
+    for _ in 0..1000 {
+        if !state.init_alive() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}

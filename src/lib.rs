@@ -1,0 +1,15 @@
+//! runr: a runc-compatible OCI low-level container runtime.
+
+pub mod cgroups;
+pub mod cli;
+pub mod config;
+pub mod container;
+pub mod logging;
+pub mod namespaces;
+pub mod process;
+pub mod rootfs;
+pub mod security;
+pub mod signal;
+pub mod spec_template;
+pub mod sys;
+pub mod timefmt;

@@ -1,0 +1,103 @@
+//! The `--log` / `--log-format` sink. Only the runr process on the host side
+//! writes it; child processes report errors back over the sync channel.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+struct Sink {
+    file: Option<std::fs::File>,
+    format: Format,
+    debug: bool,
+}
+
+static SINK: Mutex<Sink> = Mutex::new(Sink {
+    file: None,
+    format: Format::Text,
+    debug: false,
+});
+
+/// Opens the log file (append, created if missing).
+pub fn init(path: Option<&std::path::Path>, format: Format, debug: bool) -> std::io::Result<()> {
+    let file = match path {
+        Some(p) => Some(OpenOptions::new().create(true).append(true).open(p)?),
+        None => None,
+    };
+    let mut s = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    *s = Sink {
+        file,
+        format,
+        debug,
+    };
+    Ok(())
+}
+
+fn line(format: Format, level: &str, msg: &str) -> String {
+    let time = crate::timefmt::rfc3339(SystemTime::now());
+    match format {
+        Format::Json => {
+            let v = serde_json::json!({"level": level, "msg": msg, "time": time});
+            format!("{v}\n")
+        }
+        Format::Text => format!("time={time:?} level={level} msg={msg:?}\n"),
+    }
+}
+
+fn emit(level: &str, msg: &str, to_stderr: bool) {
+    let mut s = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let format = s.format;
+    match s.file.as_mut() {
+        Some(f) => {
+            let _ = f.write_all(line(format, level, msg).as_bytes());
+            if to_stderr {
+                let _ = writeln!(std::io::stderr(), "{msg}");
+            }
+        }
+        None => {
+            let _ = std::io::stderr().write_all(line(format, level, msg).as_bytes());
+        }
+    }
+}
+
+/// The one error line a failed command prints (stderr, and the log file).
+pub fn error(msg: &str) {
+    emit("error", msg, true);
+}
+
+pub fn warn(msg: &str) {
+    emit("warning", msg, false);
+}
+
+pub fn debug(msg: &str) {
+    let on = SINK.lock().map(|s| s.debug).unwrap_or(false);
+    if on {
+        emit("debug", msg, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_has_runc_keys() {
+        let l = line(Format::Json, "error", "container does not exist");
+        let v: serde_json::Value = serde_json::from_str(l.trim()).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["msg"], "container does not exist");
+        assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn text_line_quotes_message() {
+        let l = line(Format::Text, "error", "a \"b\"");
+        assert!(l.contains(r#"level=error msg="a \"b\"""#), "{l}");
+    }
+}

@@ -1,0 +1,32 @@
+use clap::Parser;
+
+use runr::cli::{argv, dispatch, Cli, LogFormat};
+use runr::logging;
+
+fn main() {
+    let args = argv::normalize(std::env::args().collect());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let format = match cli.log_format {
+        LogFormat::Text => logging::Format::Text,
+        LogFormat::Json => logging::Format::Json,
+    };
+    if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
+        eprintln!("open log file: {e}");
+        std::process::exit(1);
+    }
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            logging::error(&format!("{e:#}"));
+            1
+        }
+    };
+    std::process::exit(code);
+}

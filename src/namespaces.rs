@@ -1,0 +1,164 @@
+//! Namespaces: which are new (clone flags), which are joined by path, and
+//! the two that the parent must arrange before the init is born (a joined
+//! pid namespace and a time namespace, which only children enter).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace, LinuxNamespaceType as T, Spec};
+
+use crate::sys;
+
+/// The namespace plan of one container.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// CLONE_NEW* flags for clone3.
+    pub clone_flags: u64,
+    /// Namespaces the init joins by path (setns), in config order, mount last.
+    pub join: Vec<(i32, PathBuf)>,
+    /// A pid namespace the parent enters before clone3.
+    pub join_pid: Option<PathBuf>,
+    /// A new time namespace (the parent unshares it before clone3).
+    pub new_time: bool,
+    pub new_user: bool,
+    pub new_cgroup: bool,
+    pub new_pid: bool,
+}
+
+pub fn flag(t: T) -> i32 {
+    t as i32
+}
+
+impl Plan {
+    pub fn from_spec(spec: &Spec) -> Result<Plan> {
+        let mut p = Plan::default();
+        let list: &[LinuxNamespace] = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_deref())
+            .unwrap_or_default();
+        for ns in list {
+            match (ns.typ(), ns.path()) {
+                (T::Time, None) => p.new_time = true,
+                (t, None) => {
+                    p.clone_flags |= flag(t) as u64;
+                    p.new_user |= t == T::User;
+                    p.new_cgroup |= t == T::Cgroup;
+                    p.new_pid |= t == T::Pid;
+                }
+                (T::Pid, Some(path)) => p.join_pid = Some(path.clone()),
+                (T::User, Some(_)) => {
+                    bail!("joining an existing user namespace is not supported by runr yet")
+                }
+                (t, Some(path)) => p.join.push((flag(t), path.clone())),
+            }
+        }
+        // Entering another mount namespace changes how later paths resolve.
+        p.join.sort_by_key(|(f, _)| *f == flag(T::Mount));
+        Ok(p)
+    }
+
+    /// Parent side, before clone3: enter a joined pid namespace and make a
+    /// new time namespace with its offsets; both apply to children only.
+    pub fn prepare_parent(&self, spec: &Spec) -> Result<()> {
+        if let Some(path) = &self.join_pid {
+            let f = fs::File::open(path)
+                .with_context(|| format!("open pid namespace {}", path.display()))?;
+            sys::setns(&f, libc::CLONE_NEWPID)
+                .with_context(|| format!("join pid namespace {}", path.display()))?;
+        }
+        if self.new_time {
+            sys::unshare(libc::CLONE_NEWTIME).context("unshare time namespace")?;
+            let offsets = spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.time_offsets().clone())
+                .unwrap_or_default();
+            let mut text = String::new();
+            for (clock, off) in &offsets {
+                let name = match clock.as_str() {
+                    "monotonic" => "monotonic",
+                    "boottime" => "boottime",
+                    other => bail!("unknown clock {other:?} in linux.timeOffsets"),
+                };
+                text.push_str(&format!(
+                    "{name} {} {}\n",
+                    off.secs().unwrap_or(0),
+                    off.nanosecs().unwrap_or(0)
+                ));
+            }
+            for line in text.lines() {
+                fs::write("/proc/self/timens_offsets", line)
+                    .context("write time namespace offsets")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Init side: join the namespaces given by path.
+    pub fn join_in_child(&self) -> Result<()> {
+        for (flag, path) in &self.join {
+            let f = fs::File::open(path)
+                .with_context(|| format!("open namespace {}", path.display()))?;
+            sys::setns(&f, *flag).with_context(|| format!("join namespace {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Parent side: writes the init's uid and gid maps.
+pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let proc = Path::new("/proc").join(pid.to_string());
+    if let Some(m) = linux.uid_mappings().as_deref().filter(|m| !m.is_empty()) {
+        fs::write(proc.join("uid_map"), map_text(m)).context("write uid_map")?;
+    }
+    if let Some(m) = linux.gid_mappings().as_deref().filter(|m| !m.is_empty()) {
+        fs::write(proc.join("gid_map"), map_text(m)).context("write gid_map")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(ns: &str) -> Spec {
+        serde_json::from_str(&format!(
+            r#"{{"ociVersion":"1.0.2","linux":{{"namespaces":{ns}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn new_and_joined_namespaces_are_split() {
+        let s = spec(
+            r#"[{"type":"mount"},{"type":"pid"},{"type":"network","path":"/proc/1/ns/net"},
+               {"type":"uts","path":"/proc/1/ns/uts"},{"type":"time"}]"#,
+        );
+        let p = Plan::from_spec(&s).unwrap();
+        assert_eq!(
+            p.clone_flags,
+            (libc::CLONE_NEWNS | libc::CLONE_NEWPID) as u64
+        );
+        assert_eq!(p.join.len(), 2);
+        assert!(p.new_time && p.new_pid && !p.new_user);
+    }
+
+    #[test]
+    fn joined_mount_namespace_comes_last() {
+        let s = spec(r#"[{"type":"mount","path":"/m"},{"type":"ipc","path":"/i"}]"#);
+        let p = Plan::from_spec(&s).unwrap();
+        assert_eq!(p.join[0].0, libc::CLONE_NEWIPC);
+        assert_eq!(p.join[1].0, libc::CLONE_NEWNS);
+    }
+}

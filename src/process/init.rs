@@ -1,0 +1,235 @@
+//! The container's init, from clone3 to execve. Runs single-threaded in the
+//! new namespaces; every failure goes back to the parent as one message.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::sync::{Channel, Message};
+use crate::config::Config;
+use crate::namespaces::Plan;
+use crate::{rootfs, security, sys};
+
+/// What the init needs, prepared by the parent before clone3.
+pub struct InitArgs<'a> {
+    pub id: &'a str,
+    pub config: &'a Config,
+    pub plan: &'a Plan,
+    pub channel: Channel,
+    /// O_PATH fd of `<state>/exec.fifo`, opened on the host side.
+    pub fifo: OwnedFd,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub cgroup_paths: &'a std::collections::BTreeMap<String, PathBuf>,
+}
+
+/// Runs the init; never returns.
+pub fn run(args: InitArgs) -> ! {
+    sys::reset_signals();
+    let code = match setup(&args) {
+        Ok(exe) => match wait_and_exec(&args, exe) {
+            Ok(never) => match never {},
+            Err(e) => {
+                // The parent is gone by now: stderr is all that is left.
+                eprintln!("runr init: {e:#}");
+                127
+            }
+        },
+        Err(e) => {
+            let _ = args.channel.send_failed(&format!("{e:#}"));
+            1
+        }
+    };
+    // SAFETY: leave without running the parent's atexit handlers.
+    unsafe { libc::_exit(code) }
+}
+
+/// Everything that can fail and be reported at create time. Returns the
+/// resolved executable.
+fn setup(a: &InitArgs) -> Result<CString> {
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)
+        .context("set parent death signal")?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
+    a.channel.expect(Message::Proceed).map_err(|e| anyhow!(e))?;
+    let spec = &a.config.spec;
+    let process = spec.process().as_ref().context("process must be set")?;
+
+    if a.plan.new_user {
+        // SAFETY: plain syscalls; root of the new namespace is mapped now.
+        if unsafe { libc::setresgid(0, 0, 0) } != 0 || unsafe { libc::setresuid(0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .context("become root in the user namespace");
+        }
+    }
+    a.plan.join_in_child()?;
+    if !a.no_new_keyring {
+        join_session_keyring(a.id)?;
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).with_context(|| format!("set hostname {h}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        // SAFETY: pointer and length of a valid buffer.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("set domainname {d}"));
+        }
+    }
+    let setup = rootfs::Setup {
+        spec,
+        rootfs: &a.config.rootfs,
+        bundle: &a.config.bundle,
+        no_pivot: a.no_pivot,
+        userns: a.plan.new_user,
+        cgroupns: a.plan.new_cgroup,
+        cgroup_paths: a.cgroup_paths,
+    };
+    rootfs::prepare(&setup)?;
+    let linux = spec.linux().as_ref();
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        write_sysctls(sysctl)?;
+    }
+    if let Some(l) = linux {
+        rootfs::readonly_paths(l.readonly_paths().as_deref().unwrap_or_default())?;
+        rootfs::mask_paths(l.masked_paths().as_deref().unwrap_or_default())?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        rootfs::readonly_root()?;
+    }
+    security::rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .with_context(|| format!("set oom_score_adj to {adj}"))?;
+    }
+    security::user::switch(process.user(), &a.config.caps)?;
+    if process.no_new_privileges().unwrap_or(false) {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).context("set no_new_privs")?;
+    }
+    std::env::set_current_dir(process.cwd()).with_context(|| {
+        format!(
+            "chdir to cwd ({}) set in config.json",
+            process.cwd().display()
+        )
+    })?;
+    let umask = process.user().umask().unwrap_or(0o022);
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(umask as libc::mode_t) };
+    let args = process.args().as_deref().unwrap_or_default();
+    let env = process.env().as_deref().unwrap_or_default();
+    let exe = look_path(&args[0], env)?;
+    a.channel.send_ready().context("report ready")?;
+    a.channel
+        .expect(Message::Recorded)
+        .map_err(|e| anyhow!(e))?;
+    // From here on the init outlives `runr create`.
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0).context("clear parent death signal")?;
+    Ok(exe)
+}
+
+/// A fresh session keyring, so containers do not share the host's keys.
+fn join_session_keyring(name: &str) -> Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let n = CString::new(format!("_ses.{name}")).unwrap_or_default();
+    // SAFETY: keyctl with a valid C string.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, n.as_ptr()) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        // Keyrings may be unavailable (ENOSYS) or denied to a user namespace.
+        if !matches!(
+            e.raw_os_error(),
+            Some(libc::ENOSYS) | Some(libc::EACCES) | Some(libc::EPERM)
+        ) {
+            return Err(e).context("join session keyring");
+        }
+    }
+    Ok(())
+}
+
+fn write_sysctls(sysctl: &std::collections::HashMap<String, String>) -> Result<()> {
+    for (key, value) in sysctl {
+        if key.contains("..") || key.starts_with('/') {
+            bail!("invalid sysctl key {key:?}");
+        }
+        let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&path, value).with_context(|| format!("write sysctl {key}={value}"))?;
+    }
+    Ok(())
+}
+
+/// args[0] looked up in the PATH of the process's own environment.
+fn look_path(name: &str, env: &[String]) -> Result<CString> {
+    let executable = |p: &Path| {
+        let Ok(c) = sys::cstr(p) else { return false };
+        // SAFETY: valid C string.
+        p.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
+    };
+    if name.contains('/') {
+        if executable(Path::new(name)) {
+            return Ok(sys::cstr(Path::new(name))?);
+        }
+        bail!("exec: {name:?}: stat {name}: no such file or directory or not executable");
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("");
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = Path::new(dir).join(name);
+        if executable(&cand) {
+            return Ok(sys::cstr(&cand)?);
+        }
+    }
+    bail!("exec: {name:?}: executable file not found in $PATH")
+}
+
+/// Blocks on the exec fifo until `runr start`, then execs the process.
+fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
+    let fifo_path = CString::new(format!("/proc/self/fd/{}", a.fifo.as_raw_fd()))?;
+    let w = sys::open(&fifo_path, libc::O_WRONLY, 0).context("open exec fifo")?;
+    // SAFETY: writing one byte from a static buffer.
+    if unsafe { libc::write(w.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
+        return Err(std::io::Error::last_os_error()).context("write exec fifo");
+    }
+    drop(w);
+    exec(a, exe)
+}
+
+fn exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
+    let process = a
+        .config
+        .spec
+        .process()
+        .as_ref()
+        .context("process must be set")?;
+    let cstrings = |v: &[String]| -> Result<Vec<CString>> {
+        v.iter()
+            .map(|s| CString::new(s.as_bytes()).context("NUL byte in args or env"))
+            .collect()
+    };
+    let argv = cstrings(process.args().as_deref().unwrap_or_default())?;
+    let envp = cstrings(process.env().as_deref().unwrap_or_default())?;
+    sys::cloexec_from(3 + a.preserve_fds).context("close inherited fds")?;
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of valid C strings.
+    unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
+    let e = std::io::Error::last_os_error();
+    Err(e).with_context(|| {
+        format!(
+            "exec {:?}",
+            PathBuf::from(std::ffi::OsStr::from_bytes(exe.as_bytes()))
+        )
+    })
+}

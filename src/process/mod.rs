@@ -1,0 +1,4 @@
+//! Processes of a container: the sync channel and the init.
+
+pub mod init;
+pub mod sync;

@@ -1,0 +1,160 @@
+//! The typed channel between `runr create` (parent, on the host) and the
+//! container's init (child). A SOCK_SEQPACKET socketpair: one datagram is
+//! one JSON-encoded message, so no framing is needed.
+//!
+//! ```text
+//!  parent                                   init
+//!    | clone3 -------------------------------> | (blocks in recv)
+//!    | uid/gid maps, cgroup.procs, devices     |
+//!    | ---------------- Proceed -------------> |
+//!    |                                         | namespaces, rootfs, pivot,
+//!    |                                         | sysctl, rlimits, user, caps
+//!    | <-------- Ready | Failed(msg) --------- |
+//!    | state.json, pid file                    |
+//!    | ---------------- Recorded ------------> |
+//!    | exit 0                                  | clear pdeathsig, block on
+//!                                              | exec.fifo until `runr start`
+//! ```
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// parent → init: the init's id maps and cgroups are in place.
+    Proceed,
+    /// init → parent: everything is set up; only the exec is left.
+    Ready,
+    /// parent → init: the state is recorded; wait for `start`.
+    Recorded,
+    /// init → parent: setup failed; the message carries the whole context.
+    Failed(String),
+}
+
+/// One end of the channel.
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// Creates the pair: (parent end, child end). Both are close-on-exec.
+pub fn pair() -> io::Result<(Channel, Channel)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid two-element array.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel gave us two new fds.
+    unsafe {
+        Ok((
+            Channel {
+                fd: OwnedFd::from_raw_fd(fds[0]),
+            },
+            Channel {
+                fd: OwnedFd::from_raw_fd(fds[1]),
+            },
+        ))
+    }
+}
+
+impl Channel {
+    pub fn raw(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    pub fn send(&self, msg: &Message) -> io::Result<()> {
+        let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        // SAFETY: buf is a valid buffer; MSG_NOSIGNAL avoids SIGPIPE.
+        let r = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Receives one message; end of file (the peer died) is an error.
+    pub fn recv(&self) -> io::Result<Message> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            // SAFETY: buf is a valid writable buffer.
+            let r =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(e);
+            }
+            if r == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the other side exited",
+                ));
+            }
+            return serde_json::from_slice(&buf[..r as usize]).map_err(io::Error::other);
+        }
+    }
+
+    /// Receives a message and checks it is the one the protocol expects
+    /// here; a `Failed` from the peer becomes the error.
+    pub fn expect(&self, want: Message) -> Result<(), String> {
+        match self.recv() {
+            Ok(m) if m == want => Ok(()),
+            Ok(Message::Failed(msg)) => Err(msg),
+            Ok(other) => Err(format!("sync: expected {want:?}, got {other:?}")),
+            Err(e) => Err(format!("sync: waiting for {want:?}: {e}")),
+        }
+    }
+
+    pub fn send_proceed(&self) -> io::Result<()> {
+        self.send(&Message::Proceed)
+    }
+    pub fn send_ready(&self) -> io::Result<()> {
+        self.send(&Message::Ready)
+    }
+    pub fn send_recorded(&self) -> io::Result<()> {
+        self.send(&Message::Recorded)
+    }
+    pub fn send_failed(&self, msg: &str) -> io::Result<()> {
+        self.send(&Message::Failed(msg.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_cross_and_unexpected_ones_are_named() {
+        let (a, b) = pair().unwrap();
+        a.send_proceed().unwrap();
+        assert_eq!(b.expect(Message::Proceed), Ok(()));
+        b.send_failed("mount /proc: permission denied").unwrap();
+        assert_eq!(
+            a.expect(Message::Ready),
+            Err("mount /proc: permission denied".to_string())
+        );
+        b.send_recorded().unwrap();
+        let e = a.expect(Message::Ready).unwrap_err();
+        assert!(e.contains("expected Ready, got Recorded"), "{e}");
+        drop(b);
+        assert!(a.expect(Message::Ready).unwrap_err().contains("exited"));
+    }
+}

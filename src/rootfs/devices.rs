@@ -1,0 +1,150 @@
+//! Device nodes in the container's /dev: the default set every container
+//! gets plus linux.devices, made with mknod, or bind-mounted from the host
+//! inside a user namespace where mknod is not allowed; and /dev's links.
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
+
+use super::resolve::Root;
+use crate::sys;
+
+struct Dev {
+    path: PathBuf,
+    kind: libc::mode_t,
+    major: u32,
+    minor: u32,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+fn defaults() -> Vec<Dev> {
+    [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ]
+    .into_iter()
+    .map(|(n, major, minor)| Dev {
+        path: Path::new("/dev").join(n),
+        kind: libc::S_IFCHR,
+        major,
+        minor,
+        mode: 0o666,
+        uid: 0,
+        gid: 0,
+    })
+    .collect()
+}
+
+fn from_spec(d: &LinuxDevice) -> Dev {
+    let kind = match d.typ() {
+        LinuxDeviceType::B => libc::S_IFBLK,
+        LinuxDeviceType::P => libc::S_IFIFO,
+        _ => libc::S_IFCHR,
+    };
+    Dev {
+        path: d.path().clone(),
+        kind,
+        major: d.major() as u32,
+        minor: d.minor() as u32,
+        mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+        uid: d.uid().unwrap_or(0),
+        gid: d.gid().unwrap_or(0),
+    }
+}
+
+/// Creates the default devices and those of linux.devices (which win when
+/// they name the same path).
+pub fn create_all(root: &Root, spec_devices: &[LinuxDevice], userns: bool) -> Result<()> {
+    let mut all: Vec<Dev> = defaults();
+    all.retain(|d| !spec_devices.iter().any(|s| s.path() == &d.path));
+    all.extend(spec_devices.iter().map(from_spec));
+    for d in &all {
+        create(root, d, userns).with_context(|| format!("create device {}", d.path.display()))?;
+    }
+    Ok(())
+}
+
+fn create(root: &Root, d: &Dev, userns: bool) -> Result<()> {
+    let (dir, name) = root.parent_of(&d.path)?;
+    // A file already there (from the image) is replaced.
+    // SAFETY: valid fd and C string.
+    unsafe { libc::unlinkat(dir.fd.as_raw_fd(), name.as_ptr(), 0) };
+    if !userns {
+        let dev = libc::makedev(d.major, d.minor);
+        // SAFETY: valid fd and C string.
+        let r = unsafe { libc::mknodat(dir.fd.as_raw_fd(), name.as_ptr(), d.kind | d.mode, dev) };
+        if r == 0 {
+            // SAFETY: as above; the node was just made, not a symlink.
+            unsafe {
+                libc::fchmodat(dir.fd.as_raw_fd(), name.as_ptr(), d.mode, 0);
+                if libc::fchownat(
+                    dir.fd.as_raw_fd(),
+                    name.as_ptr(),
+                    d.uid,
+                    d.gid,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error()).context("chown");
+                }
+            }
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EPERM) {
+            return Err(e).context("mknod");
+        }
+    }
+    // Bind the host's node instead.
+    let h = root.create_file(&d.path)?;
+    sys::mount(
+        Some(&sys::cstr(&d.path)?),
+        &h.proc_path(),
+        None,
+        libc::MS_BIND,
+        None,
+    )
+    .with_context(|| format!("bind host {}", d.path.display()))
+}
+
+/// /dev/fd, stdin, stdout, stderr, core and the ptmx link to devpts.
+pub fn links(root: &Root) -> Result<()> {
+    let mut links = vec![
+        ("/proc/self/fd", "/dev/fd"),
+        ("/proc/self/fd/0", "/dev/stdin"),
+        ("/proc/self/fd/1", "/dev/stdout"),
+        ("/proc/self/fd/2", "/dev/stderr"),
+    ];
+    if Path::new("/proc/kcore").exists() {
+        links.push(("/proc/kcore", "/dev/core"));
+    }
+    for (target, link) in links {
+        let (dir, name) = root.parent_of(Path::new(link))?;
+        let t = sys::cstr(Path::new(target))?;
+        // SAFETY: valid fd and C strings.
+        if unsafe { libc::symlinkat(t.as_ptr(), dir.fd.as_raw_fd(), name.as_ptr()) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EEXIST) {
+                return Err(e).with_context(|| format!("symlink {link}"));
+            }
+        }
+    }
+    let (dir, name) = root.parent_of(Path::new("/dev/ptmx"))?;
+    // SAFETY: valid fd and C strings.
+    unsafe {
+        libc::unlinkat(dir.fd.as_raw_fd(), name.as_ptr(), 0);
+        let t = sys::cstr(Path::new("pts/ptmx"))?;
+        if libc::symlinkat(t.as_ptr(), dir.fd.as_raw_fd(), name.as_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error()).context("symlink /dev/ptmx");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Building the container's root filesystem inside its mount namespace:
+//! propagation, the rootfs bind, config mounts, /dev, pivot_root (or
+//! MS_MOVE + chroot), then masked and readonly paths and a read-only root.
+
+pub mod devices;
+pub mod mounts;
+pub mod options;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use oci_spec::runtime::Spec;
+
+use crate::sys;
+use resolve::Root;
+
+/// What rootfs setup needs besides the spec.
+pub struct Setup<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub no_pivot: bool,
+    /// The container is in a new user namespace: devices are bind-mounted.
+    pub userns: bool,
+    /// The container has a new cgroup namespace.
+    pub cgroupns: bool,
+    /// The container's cgroup directory per hierarchy mount point.
+    pub cgroup_paths: &'a BTreeMap<String, PathBuf>,
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).expect("static string")
+}
+
+/// Everything up to and including pivot_root: afterwards `/` is the rootfs.
+pub fn prepare(s: &Setup) -> Result<()> {
+    let linux = s.spec.linux().as_ref();
+    let prop = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        Some(p) if !p.is_empty() => options::propagation(p)
+            .with_context(|| format!("unknown linux.rootfsPropagation {p:?}"))?,
+        _ => libc::MS_SLAVE | libc::MS_REC,
+    };
+    sys::mount(None, &c("/"), None, prop, None).context("set propagation of /")?;
+    make_parent_private(s.rootfs)?;
+    let rootfs_c = sys::cstr(s.rootfs)?;
+    sys::mount(
+        Some(&rootfs_c),
+        &rootfs_c,
+        Some(&c("bind")),
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
+    .with_context(|| format!("bind mount rootfs {}", s.rootfs.display()))?;
+    let root =
+        Root::open(s.rootfs).with_context(|| format!("open rootfs {}", s.rootfs.display()))?;
+
+    let config_mounts = s.spec.mounts().as_deref().unwrap_or_default();
+    for m in config_mounts {
+        mounts::mount(&root, m, s)
+            .with_context(|| format!("mount {}", m.destination().display()))?;
+    }
+    let dev_is_bind = config_mounts.iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && (m.typ().as_deref() == Some("bind")
+                || m.options()
+                    .iter()
+                    .flatten()
+                    .any(|o| o == "bind" || o == "rbind"))
+    });
+    if !dev_is_bind {
+        devices::create_all(
+            &root,
+            linux
+                .and_then(|l| l.devices().as_deref())
+                .unwrap_or_default(),
+            s.userns,
+        )?;
+        devices::links(&root)?;
+    }
+    if s.no_pivot {
+        move_root(s.rootfs)
+    } else {
+        pivot(s.rootfs)
+    }
+}
+
+/// pivot_root requires the rootfs's parent mount not to be shared.
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").context("read mountinfo")?;
+    let mut best: Option<PathBuf> = None;
+    for line in info.lines() {
+        let Some(mp) = line.split(' ').nth(4) else {
+            continue;
+        };
+        let mp = PathBuf::from(mp.replace("\\040", " "));
+        if rootfs.starts_with(&mp)
+            && best
+                .as_ref()
+                .is_none_or(|b| mp.as_os_str().len() > b.as_os_str().len())
+        {
+            best = Some(mp);
+        }
+    }
+    let parent = best.unwrap_or_else(|| PathBuf::from("/"));
+    sys::mount(None, &sys::cstr(&parent)?, None, libc::MS_PRIVATE, None)
+        .with_context(|| format!("make {} private", parent.display()))
+}
+
+fn pivot(rootfs: &Path) -> Result<()> {
+    let old = sys::open(&c("/"), libc::O_DIRECTORY | libc::O_RDONLY, 0).context("open /")?;
+    let new = sys::open(&sys::cstr(rootfs)?, libc::O_DIRECTORY | libc::O_RDONLY, 0)
+        .context("open rootfs")?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: fchdir on valid fds.
+    if unsafe { libc::fchdir(new.as_raw_fd()) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("chdir to rootfs");
+    }
+    sys::pivot_root(&c("."), &c(".")).context("pivot_root")?;
+    // SAFETY: as above.
+    if unsafe { libc::fchdir(old.as_raw_fd()) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("chdir to old root");
+    }
+    // The old root must not propagate its unmount to the host.
+    sys::mount(None, &c("."), None, libc::MS_SLAVE | libc::MS_REC, None)
+        .context("make old root slave")?;
+    sys::umount2(&c("."), libc::MNT_DETACH).context("unmount old root")?;
+    std::env::set_current_dir("/").context("chdir /")?;
+    Ok(())
+}
+
+fn move_root(rootfs: &Path) -> Result<()> {
+    std::env::set_current_dir(rootfs).context("chdir to rootfs")?;
+    sys::mount(
+        Some(&sys::cstr(rootfs)?),
+        &c("/"),
+        None,
+        libc::MS_MOVE,
+        None,
+    )
+    .context("move rootfs to /")?;
+    // SAFETY: valid C string.
+    if unsafe { libc::chroot(c(".").as_ptr()) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("chroot");
+    }
+    std::env::set_current_dir("/").context("chdir /")?;
+    Ok(())
+}
+
+/// maskedPaths: a file gets /dev/null over it, a directory an empty
+/// read-only tmpfs. Missing paths are skipped.
+pub fn mask_paths(paths: &[String]) -> Result<()> {
+    let root = Root::open(Path::new("/")).context("open /")?;
+    for p in paths {
+        let h = match root.open_path(Path::new(p)) {
+            Ok(h) => h,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(|| format!("mask {p}")),
+        };
+        let r = if mounts::is_dir(&h) {
+            sys::mount(
+                Some(&c("tmpfs")),
+                &h.proc_path(),
+                Some(&c("tmpfs")),
+                libc::MS_RDONLY,
+                None,
+            )
+        } else {
+            sys::mount(
+                Some(&c("/dev/null")),
+                &h.proc_path(),
+                None,
+                libc::MS_BIND,
+                None,
+            )
+        };
+        r.with_context(|| format!("mask {p}"))?;
+    }
+    Ok(())
+}
+
+/// readonlyPaths: bind-mounted onto themselves, then made read-only.
+pub fn readonly_paths(paths: &[String]) -> Result<()> {
+    let root = Root::open(Path::new("/")).context("open /")?;
+    for p in paths {
+        let h = match root.open_path(Path::new(p)) {
+            Ok(h) => h,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+            Err(e) => return Err(e).with_context(|| format!("make {p} read-only")),
+        };
+        let target = h.proc_path();
+        sys::mount(
+            Some(&target),
+            &target,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+        )
+        .with_context(|| format!("bind {p} read-only"))?;
+        let h = root
+            .open_path(Path::new(p))
+            .with_context(|| format!("reopen {p}"))?;
+        mounts::remount(&h, libc::MS_RDONLY, 0).with_context(|| format!("make {p} read-only"))?;
+    }
+    Ok(())
+}
+
+/// root.readonly: the root mount itself becomes read-only.
+pub fn readonly_root() -> Result<()> {
+    let root = Root::open(Path::new("/")).context("open /")?;
+    let h = root.open_path(Path::new("/")).context("open /")?;
+    mounts::remount(&h, libc::MS_RDONLY, 0).context("make / read-only")
+}

@@ -1,0 +1,230 @@
+//! One config.json mount: create the destination inside the rootfs, mount,
+//! remount bind mounts with their flags, apply propagation.
+
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::Mount;
+
+use super::options::{self, Options};
+use super::resolve::{Handle, Root};
+use super::Setup;
+use crate::sys;
+
+fn cs(s: &str) -> Result<CString> {
+    CString::new(s).context("string contains a NUL byte")
+}
+
+/// True if the handle is a directory.
+pub fn is_dir(h: &Handle) -> bool {
+    // SAFETY: fstat on a valid fd into a zeroed stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstat(h.fd.as_raw_fd(), &mut st) } == 0;
+    ok && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
+/// Flags of the mount `h` is on that a remount inside a user namespace
+/// must keep (the kernel locks them).
+fn current_flags(h: &Handle) -> libc::c_ulong {
+    // SAFETY: fstatvfs on a valid fd into a zeroed struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(h.fd.as_raw_fd(), &mut st) } != 0 {
+        return 0;
+    }
+    let f = st.f_flag;
+    let mut out = 0;
+    for (st_flag, ms_flag) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if f & st_flag != 0 {
+            out |= ms_flag;
+        }
+    }
+    out
+}
+
+/// Remounts the bind mount at `h` with `flags`, keeping the flags it has
+/// unless `cleared` names them.
+pub fn remount(h: &Handle, flags: libc::c_ulong, cleared: libc::c_ulong) -> std::io::Result<()> {
+    const ATIME: libc::c_ulong = libc::MS_NOATIME | libc::MS_RELATIME | libc::MS_STRICTATIME;
+    let mut keep = current_flags(h) & !cleared;
+    if flags & ATIME != 0 {
+        keep &= !ATIME;
+    }
+    let all = libc::MS_BIND | libc::MS_REMOUNT | flags | keep;
+    sys::mount(None, &h.proc_path(), None, all & !libc::MS_REC, None)
+}
+
+/// Mounts one config.json entry.
+pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
+    let opts =
+        options::parse(m.options().as_deref().unwrap_or_default()).map_err(anyhow::Error::msg)?;
+    let typ = m.typ().as_deref().unwrap_or("");
+    let dest = m.destination();
+    if opts.bind || typ == "bind" {
+        return bind(root, m, &opts, s.bundle);
+    }
+    if typ == "cgroup" {
+        return cgroup(root, dest, &opts, s);
+    }
+    if typ.is_empty() {
+        bail!("mount type is missing");
+    }
+    let h = root.mkdir_all(dest).context("create mount point")?;
+    let source = m.source().as_ref().map(|p| sys::cstr(p)).transpose()?;
+    let data = if opts.data.is_empty() {
+        None
+    } else {
+        Some(cs(&opts.data)?)
+    };
+    sys::mount(
+        source.as_deref(),
+        &h.proc_path(),
+        Some(&cs(typ)?),
+        opts.flags,
+        data.as_deref(),
+    )
+    .with_context(|| format!("mount {typ}"))?;
+    propagate(root, dest, &opts)
+}
+
+fn bind(root: &Root, m: &Mount, opts: &Options, bundle: &Path) -> Result<()> {
+    let src = m.source().as_ref().context("bind mount without a source")?;
+    let src: PathBuf = if src.is_absolute() {
+        src.clone()
+    } else {
+        bundle.join(src)
+    };
+    let meta = std::fs::metadata(&src).with_context(|| format!("bind source {}", src.display()))?;
+    let h = if meta.is_dir() {
+        root.mkdir_all(m.destination())
+    } else {
+        root.create_file(m.destination())
+    }
+    .context("create mount point")?;
+    sys::mount(
+        Some(&sys::cstr(&src)?),
+        &h.proc_path(),
+        None,
+        libc::MS_BIND | (opts.flags & libc::MS_REC),
+        None,
+    )
+    .with_context(|| format!("bind {}", src.display()))?;
+    let extra = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
+    if extra != 0 {
+        let h = root
+            .open_path(m.destination())
+            .context("reopen mount point")?;
+        remount(&h, extra, opts.cleared).context("remount with options")?;
+    }
+    propagate(root, m.destination(), opts)
+}
+
+fn propagate(root: &Root, dest: &Path, opts: &Options) -> Result<()> {
+    if opts.propagation.is_empty() {
+        return Ok(());
+    }
+    let h = root.open_path(dest).context("reopen mount point")?;
+    for p in &opts.propagation {
+        sys::mount(None, &h.proc_path(), None, *p, None).context("set propagation")?;
+    }
+    Ok(())
+}
+
+/// The `cgroup` mount: with a cgroup namespace, each hierarchy is mounted
+/// afresh; without one, a tmpfs holds a bind of the container's own cgroup
+/// directory per hierarchy, as runc does on cgroup v1.
+fn cgroup(root: &Root, dest: &Path, opts: &Options, s: &Setup) -> Result<()> {
+    let h = root.mkdir_all(dest).context("create mount point")?;
+    let base = opts.flags & !libc::MS_RDONLY;
+    sys::mount(
+        Some(&cs("tmpfs")?),
+        &h.proc_path(),
+        Some(&cs("tmpfs")?),
+        base,
+        Some(&cs("mode=755")?),
+    )
+    .context("mount tmpfs for cgroups")?;
+    let hierarchies = crate::cgroups::hierarchies()?;
+    for hier in &hierarchies {
+        let name = hier
+            .mount
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.is_empty() {
+            continue;
+        }
+        let sub = dest.join(&name);
+        let target = root
+            .mkdir_all(&sub)
+            .with_context(|| format!("create {}", sub.display()))?;
+        if s.cgroupns {
+            let (fstype, data) = if hier.v2 {
+                ("cgroup2", String::new())
+            } else {
+                let mut d = hier.controllers.join(",");
+                if d.starts_with("name=") {
+                    d = format!("none,{d}");
+                }
+                ("cgroup", d)
+            };
+            let data = if data.is_empty() {
+                None
+            } else {
+                Some(cs(&data)?)
+            };
+            sys::mount(
+                Some(&cs("cgroup")?),
+                &target.proc_path(),
+                Some(&cs(fstype)?),
+                opts.flags,
+                data.as_deref(),
+            )
+            .with_context(|| format!("mount cgroup {name}"))?;
+        } else {
+            let key = hier.mount.to_string_lossy();
+            let Some(own) = s.cgroup_paths.get(key.as_ref()) else {
+                continue;
+            };
+            sys::mount(
+                Some(&sys::cstr(own)?),
+                &target.proc_path(),
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None,
+            )
+            .with_context(|| format!("bind cgroup {}", own.display()))?;
+            let t = root.open_path(&sub).context("reopen cgroup mount")?;
+            remount(&t, base | (opts.flags & libc::MS_RDONLY), opts.cleared)
+                .with_context(|| format!("remount cgroup {name}"))?;
+        }
+        if name.contains(',') {
+            for part in name.split(',') {
+                let (dir, link) = root.parent_of(&dest.join(part))?;
+                let target = cs(&name)?;
+                // SAFETY: valid fd and C strings.
+                unsafe { libc::symlinkat(target.as_ptr(), dir.fd.as_raw_fd(), link.as_ptr()) };
+            }
+        }
+    }
+    if opts.flags & libc::MS_RDONLY != 0 {
+        let h = root.open_path(dest).context("reopen cgroup tmpfs")?;
+        sys::mount(
+            None,
+            &h.proc_path(),
+            None,
+            libc::MS_REMOUNT | libc::MS_RDONLY | base,
+            Some(&cs("mode=755")?),
+        )
+        .context("make cgroup tmpfs read-only")?;
+    }
+    Ok(())
+}

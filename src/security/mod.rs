@@ -1,0 +1,5 @@
+//! Process security settings: capabilities, the user switch, rlimits.
+
+pub mod caps;
+pub mod rlimits;
+pub mod user;

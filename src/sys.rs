@@ -1,0 +1,248 @@
+//! Thin wrappers over the syscalls that nix does not wrap (or wraps in a way
+//! that does not fit), all returning `std::io::Error` so callers add context.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+pub fn cstr(p: &Path) -> io::Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn check_int(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// What `clone3` returned in the calling process.
+pub enum Forked {
+    Parent(libc::pid_t),
+    Child,
+}
+
+/// `clone3` without a new stack: behaves like `fork` with namespace flags.
+/// The caller must be single-threaded.
+pub fn clone3(flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Forked> {
+    let mut args = CloneArgs {
+        flags,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup_fd {
+        args.flags |= 0x200000000; // CLONE_INTO_CGROUP
+        args.cgroup = fd as u64;
+    }
+    // SAFETY: args is a valid clone_args of the size we pass; no CLONE_VM, so
+    // the child gets a copy of the address space as with fork().
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match check(ret)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as libc::pid_t)),
+    }
+}
+
+/// Plain fork, for the cases clone3 flags cannot express.
+pub fn fork() -> io::Result<Forked> {
+    clone3(0, None)
+}
+
+pub fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: libc::c_ulong,
+    data: Option<&CStr>,
+) -> io::Result<()> {
+    let p = |c: Option<&CStr>| c.map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: every pointer is a valid NUL-terminated string or null.
+    let ret = unsafe {
+        libc::mount(
+            p(source),
+            target.as_ptr(),
+            p(fstype),
+            flags,
+            p(data) as *const libc::c_void,
+        )
+    };
+    check_int(ret).map(|_| ())
+}
+
+pub fn umount2(target: &CStr, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: valid C string.
+    check_int(unsafe { libc::umount2(target.as_ptr(), flags) }).map(|_| ())
+}
+
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> io::Result<()> {
+    // SAFETY: valid C strings.
+    let ret = unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) };
+    check(ret).map(|_| ())
+}
+
+/// `openat2(dirfd, path, flags, RESOLVE_*)`.
+pub fn openat2(
+    dirfd: RawFd,
+    path: &CStr,
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    // SAFETY: how is a valid open_how and path a valid C string.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    let fd = check(ret)?;
+    // SAFETY: the kernel returned a new fd that we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // SAFETY: valid C string.
+    let fd = check_int(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode) })?;
+    // SAFETY: new fd.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    check_int(unsafe { libc::prctl(option, arg2, 0, 0, 0) }).map(|_| ())
+}
+
+pub fn setns(fd: &impl AsRawFd, nstype: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall on a valid fd.
+    check_int(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(|_| ())
+}
+
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall.
+    check_int(unsafe { libc::unshare(flags) }).map(|_| ())
+}
+
+pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain syscall.
+    check_int(unsafe { libc::kill(pid, sig) }).map(|_| ())
+}
+
+/// Marks every fd from `from` upwards close-on-exec.
+pub fn cloexec_from(from: libc::c_uint) -> io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            from,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    check(ret).map(|_| ())
+}
+
+/// Resets every signal to its default action and unblocks all of them; used
+/// by a freshly forked child before it runs container code.
+pub fn reset_signals() {
+    // SAFETY: resetting dispositions and the mask is always valid.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Waits for `pid`, returning its wait status; retries on EINTR.
+pub fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> io::Result<(libc::pid_t, libc::c_int)> {
+    loop {
+        let mut status = 0;
+        // SAFETY: status is a valid out pointer.
+        let ret = unsafe { libc::waitpid(pid, &mut status, flags) };
+        if ret < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok((ret, status));
+    }
+}
+
+/// Turns a wait status into the shell convention: exit code, or 128+signal.
+pub fn exit_code(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
+/// Closes every fd from `from` upwards except those in `keep`; used right
+/// after clone3, when the child holds copies of the parent's fds (such as
+/// the container lock, which must not outlive `runr create`).
+pub fn close_fds_from_except(from: RawFd, keep: &[RawFd]) -> io::Result<()> {
+    let mut fds: Vec<RawFd> = Vec::new();
+    for e in std::fs::read_dir("/proc/self/fd")? {
+        if let Some(fd) = e?.file_name().to_str().and_then(|s| s.parse().ok()) {
+            fds.push(fd);
+        }
+    }
+    for fd in fds {
+        if fd >= from && !keep.contains(&fd) {
+            // SAFETY: closing an fd this process owns; nothing else uses it
+            // in the child.
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
+}
