@@ -1,0 +1,33 @@
+# runr: build, test, demo, install.
+CARGO ?= cargo
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build deps demo test lint unit install clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+deps:
+	sh integration/deps.sh
+
+# Builds a busybox bundle and runs a container from it.
+demo: deps build
+	sh integration/demo.sh
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# Unit tests and the end-to-end tests (real containers: run as root).
+test: deps lint
+	$(CARGO) test --all-targets
+
+install: build
+	install -D -m 0755 target/release/runr $(DESTDIR)$(PREFIX)/bin/runr
+
+clean:
+	$(CARGO) clean
+	rm -rf build
