@@ -41,10 +41,11 @@ impl Plan {
         for ns in list {
             match (ns.typ(), ns.path()) {
                 (T::Time, None) => p.new_time = true,
+                // Unshared by the init once it is in its cgroups.
+                (T::Cgroup, None) => p.new_cgroup = true,
                 (t, None) => {
                     p.clone_flags |= flag(t) as u64;
                     p.new_user |= t == T::User;
-                    p.new_cgroup |= t == T::Cgroup;
                     p.new_pid |= t == T::Pid;
                 }
                 (T::Pid, Some(path)) => p.join_pid = Some(path.clone()),

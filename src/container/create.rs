@@ -168,6 +168,7 @@ fn setup(
         write_pid_file(pf, pid)?;
     }
     parent.send_recorded().context("release the init")?;
+    parent.expect(Message::Released).map_err(|e| anyhow!(e))?;
     Ok(state)
 }
 

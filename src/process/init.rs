@@ -66,6 +66,11 @@ fn setup(a: &InitArgs) -> Result<CString> {
         }
     }
     a.plan.join_in_child()?;
+    if a.plan.new_cgroup {
+        // Only now that the parent has moved the init into its cgroups does
+        // a new cgroup namespace get them as its root.
+        sys::unshare(libc::CLONE_NEWCGROUP).context("unshare cgroup namespace")?;
+    }
     if !a.no_new_keyring {
         join_session_keyring(a.id)?;
     }
@@ -132,6 +137,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
         .map_err(|e| anyhow!(e))?;
     // From here on the init outlives `runr create`.
     sys::prctl(libc::PR_SET_PDEATHSIG, 0).context("clear parent death signal")?;
+    a.channel.send_released().context("report release")?;
     Ok(exe)
 }
 

@@ -12,8 +12,10 @@
 //!    | <-------- Ready | Failed(msg) --------- |
 //!    | state.json, pid file                    |
 //!    | ---------------- Recorded ------------> |
-//!    | exit 0                                  | clear pdeathsig, block on
-//!                                              | exec.fifo until `runr start`
+//!    |                                         | clear pdeathsig
+//!    | <--------------- Released ------------- |
+//!    | exit 0                                  | block on exec.fifo until
+//!                                              | `runr start`
 //! ```
 
 use std::io;
@@ -29,6 +31,9 @@ pub enum Message {
     Ready,
     /// parent → init: the state is recorded; wait for `start`.
     Recorded,
+    /// init → parent: the init no longer dies with the parent, which may
+    /// exit now.
+    Released,
     /// init → parent: setup failed; the message carries the whole context.
     Failed(String),
 }
@@ -131,6 +136,9 @@ impl Channel {
     }
     pub fn send_recorded(&self) -> io::Result<()> {
         self.send(&Message::Recorded)
+    }
+    pub fn send_released(&self) -> io::Result<()> {
+        self.send(&Message::Released)
     }
     pub fn send_failed(&self, msg: &str) -> io::Result<()> {
         self.send(&Message::Failed(msg.to_string()))

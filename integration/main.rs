@@ -1,0 +1,12 @@
+//! End-to-end tests: the built `runr` binary starts real containers from a
+//! busybox bundle, and each test checks what the container sees. They need
+//! root. Every test has its own --root and ids starting `runr-test-`, and
+//! its `Ctx` force-deletes whatever is left when it is dropped, even when
+//! the test fails.
+
+mod bad_input;
+mod cli;
+mod common;
+mod config_applied;
+mod lifecycle;
+mod namespaces;
