@@ -270,3 +270,54 @@ fn no_pivot_runs_the_container() {
         .ok();
     assert!(out.stdout.contains("pid 1"), "{out:?}");
 }
+
+/// Runs `runr run` with an extra file open as fd 3.
+fn run_with_fd3(ctx: &Ctx, extra: &[&str], script: &str, file: &std::path::Path) -> (i32, String) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let b = ctx.bundle(script);
+    let id = ctx.id();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .unwrap();
+    let fd = f.as_raw_fd();
+    let mut cmd = Command::new(crate::common::runr());
+    cmd.arg("--root")
+        .arg(&ctx.root)
+        .arg("run")
+        .args(extra)
+        .args(["-b", b.to_str().unwrap(), &id]);
+    // SAFETY: dup2 is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself keeps O_CLOEXEC: clear it explicitly.
+            if libc::dup2(fd, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn preserve_fds_passes_extra_fds_and_nothing_else_leaks() {
+    let ctx = Ctx::new("fds");
+    let out = ctx.dir.join("fd3.txt");
+    let (code, _) = run_with_fd3(&ctx, &["--preserve-fds", "1"], "echo via-fd3 >&3", &out);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "via-fd3\n");
+    // Without --preserve-fds, the process has stdin, stdout, stderr and
+    // only what it opens itself (ls's directory fd).
+    let (code, listing) = run_with_fd3(&ctx, &[], "exec ls -l /proc/self/fd", &out);
+    assert_eq!(code, 0);
+    let fds: Vec<&str> = listing.lines().filter(|l| l.starts_with('l')).collect();
+    assert_eq!(fds.len(), 4, "{listing}");
+    assert!(!listing.contains("fd3.txt"), "{listing}");
+}

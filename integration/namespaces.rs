@@ -122,3 +122,35 @@ fn cgroup_namespace_shows_the_container_cgroup_as_root() {
     let out = ctx.run_config(&c).ok().stdout;
     assert!(out.trim().ends_with(":pids:/"), "{out}");
 }
+
+#[test]
+fn joined_user_namespace_owns_the_new_ones() {
+    let ctx = Ctx::new("joinuser");
+    let mut c = ctx.config("sleep 1000");
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    let (sandbox, spid) = ctx.start(&c);
+    let mut c = ctx.config("sleep 1000");
+    c["linux"]["namespaces"] = json!([
+        {"type": "pid"}, {"type": "mount"}, {"type": "uts"},
+        {"type": "user", "path": format!("/proc/{spid}/ns/user")},
+        {"type": "network", "path": format!("/proc/{spid}/ns/net")},
+        {"type": "ipc", "path": format!("/proc/{spid}/ns/ipc")}
+    ]);
+    let (id, pid) = ctx.start(&c);
+    assert_eq!(ns_link(pid, "user"), ns_link(spid, "user"));
+    assert_eq!(ns_link(pid, "net"), ns_link(spid, "net"));
+    assert_ne!(ns_link(pid, "pid"), ns_link(spid, "pid"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status_field(&status, "Uid").starts_with("200000\t"),
+        "{status}"
+    );
+    ctx.runr(&["delete", "-f", &id]).ok();
+    ctx.runr(&["delete", "-f", &sandbox]).ok();
+    ctx.assert_gone(&id);
+}

@@ -68,7 +68,30 @@ fn emit(level: &str, msg: &str, to_stderr: bool) {
 
 /// The one error line a failed command prints (stderr, and the log file).
 pub fn error(msg: &str) {
-    emit("error", msg, true);
+    emit("error", &tidy(msg), true);
+}
+
+/// Writes OS errors the way runc (Go) does: `no such file or directory`,
+/// not `No such file or directory (os error 2)`.
+pub fn tidy(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(pos) = rest.find(" (os error ") {
+        let Some(end) = rest[pos..].find(')') else {
+            break;
+        };
+        let head = &rest[..pos];
+        let seg_start = head.rfind(": ").map_or(0, |i| i + 2);
+        out.push_str(&head[..seg_start]);
+        let mut chars = head[seg_start..].chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_lowercase());
+            out.push_str(chars.as_str());
+        }
+        rest = &rest[pos + end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn warn(msg: &str) {
@@ -93,6 +116,22 @@ mod tests {
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "container does not exist");
         assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn os_errors_read_like_go() {
+        assert_eq!(
+            tidy("bundle /x: No such file or directory (os error 2)"),
+            "bundle /x: no such file or directory"
+        );
+        assert_eq!(
+            tidy("a: Permission denied (os error 13): b: EOF (os error 5)"),
+            "a: permission denied: b: eOF"
+        );
+        assert_eq!(
+            tidy("File config.json exists. Remove it first"),
+            "File config.json exists. Remove it first"
+        );
     }
 
     #[test]

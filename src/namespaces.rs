@@ -19,6 +19,9 @@ pub struct Plan {
     pub join: Vec<(i32, PathBuf)>,
     /// A pid namespace the parent enters before clone3.
     pub join_pid: Option<PathBuf>,
+    /// A user namespace to join: an intermediate process enters it and
+    /// clones the init, so that the new namespaces belong to it.
+    pub join_user: Option<PathBuf>,
     /// A new time namespace (the parent unshares it before clone3).
     pub new_time: bool,
     pub new_user: bool,
@@ -49,9 +52,7 @@ impl Plan {
                     p.new_pid |= t == T::Pid;
                 }
                 (T::Pid, Some(path)) => p.join_pid = Some(path.clone()),
-                (T::User, Some(_)) => {
-                    bail!("joining an existing user namespace is not supported by runr yet")
-                }
+                (T::User, Some(path)) => p.join_user = Some(path.clone()),
                 (t, Some(path)) => p.join.push((flag(t), path.clone())),
             }
         }
@@ -95,6 +96,60 @@ impl Plan {
             }
         }
         Ok(())
+    }
+
+    /// The init is in a user namespace other than the host's.
+    pub fn in_userns(&self) -> bool {
+        self.new_user || self.join_user.is_some()
+    }
+
+    /// Creates the init: clone3 with the new namespaces, from this process,
+    /// or, when a user namespace is joined, from a short-lived intermediate
+    /// that enters it first (setns to a user namespace would change this
+    /// process's own credentials). The init gets `Forked::Child`.
+    pub fn spawn(&self) -> Result<sys::Forked> {
+        let Some(userns) = &self.join_user else {
+            return sys::clone3(self.clone_flags, None).context("clone the container init");
+        };
+        let ns = fs::File::open(userns)
+            .with_context(|| format!("open user namespace {}", userns.display()))?;
+        // The init is reparented to us when the intermediate exits.
+        sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1).context("become a subreaper")?;
+        let (rd, wr) = nix::unistd::pipe().context("pipe")?;
+        match sys::fork().context("fork the intermediate process")? {
+            sys::Forked::Child => {
+                drop(rd);
+                let r = sys::setns(&ns, libc::CLONE_NEWUSER)
+                    .with_context(|| format!("join user namespace {}", userns.display()))
+                    .and_then(|_| {
+                        sys::clone3(self.clone_flags, None).context("clone the container init")
+                    });
+                match r {
+                    Ok(sys::Forked::Child) => Ok(sys::Forked::Child),
+                    Ok(sys::Forked::Parent(pid)) => {
+                        let _ = nix::unistd::write(&wr, &pid.to_ne_bytes());
+                        // SAFETY: the intermediate leaves at once.
+                        unsafe { libc::_exit(0) }
+                    }
+                    Err(e) => {
+                        let _ = nix::unistd::write(&wr, format!("{e:#}").as_bytes());
+                        // SAFETY: as above.
+                        unsafe { libc::_exit(1) }
+                    }
+                }
+            }
+            sys::Forked::Parent(mid) => {
+                drop(wr);
+                let mut buf = [0u8; 4096];
+                let n = nix::unistd::read(&rd, &mut buf).unwrap_or(0);
+                let _ = sys::waitpid(mid, 0);
+                if n == 4 {
+                    let pid = i32::from_ne_bytes(buf[..4].try_into().expect("four bytes"));
+                    return Ok(sys::Forked::Parent(pid));
+                }
+                bail!("{}", String::from_utf8_lossy(&buf[..n]))
+            }
+        }
     }
 
     /// Init side: join the namespaces given by path.

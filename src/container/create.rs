@@ -123,7 +123,7 @@ fn setup(
     let (parent, child) = sync::pair().context("create sync socket")?;
 
     plan.prepare_parent(spec)?;
-    let forked = sys::clone3(plan.clone_flags, None).context("clone the container init")?;
+    let forked = plan.spawn()?;
     let pid = match forked {
         sys::Forked::Child => {
             drop(parent);

@@ -51,15 +51,19 @@ pub fn run(args: InitArgs) -> ! {
 /// Everything that can fail and be reported at create time. Returns the
 /// resolved executable.
 fn setup(a: &InitArgs) -> Result<CString> {
-    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)
-        .context("set parent death signal")?;
+    // With a joined user namespace the init's parent is an intermediate that
+    // exits at once; then a closed channel is what tells of the parent's death.
+    if a.plan.join_user.is_none() {
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)
+            .context("set parent death signal")?;
+    }
     sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
     a.channel.expect(Message::Proceed).map_err(|e| anyhow!(e))?;
     let spec = &a.config.spec;
     let process = spec.process().as_ref().context("process must be set")?;
 
-    if a.plan.new_user {
-        // SAFETY: plain syscalls; root of the new namespace is mapped now.
+    if a.plan.in_userns() {
+        // SAFETY: plain syscalls; root of the namespace is mapped by now.
         if unsafe { libc::setresgid(0, 0, 0) } != 0 || unsafe { libc::setresuid(0, 0, 0) } != 0 {
             return Err(std::io::Error::last_os_error())
                 .context("become root in the user namespace");
@@ -89,7 +93,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
         rootfs: &a.config.rootfs,
         bundle: &a.config.bundle,
         no_pivot: a.no_pivot,
-        userns: a.plan.new_user,
+        userns: a.plan.in_userns(),
         cgroupns: a.plan.new_cgroup,
         cgroup_paths: a.cgroup_paths,
     };
