@@ -18,6 +18,9 @@ pub fn start(locked: &Locked, state: &State) -> Result<()> {
     let path = locked.fifo();
     let fd = sys::open(&sys::cstr(&path)?, libc::O_RDONLY | libc::O_NONBLOCK, 0)
         .with_context(|| format!("open exec fifo {}", path.display()))?;
+    // One byte: the init is released. Then end-of-file: its write end was
+    // closed by the execve (or by its death), so the process now runs.
+    let mut released = false;
     loop {
         let mut pfd = libc::pollfd {
             fd: fd.as_raw_fd(),
@@ -31,10 +34,15 @@ pub fn start(locked: &Locked, state: &State) -> Result<()> {
             // SAFETY: reading into a one-byte buffer.
             let r = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
             if r == 1 {
+                released = true;
+            } else if r == 0 && released {
                 break;
             }
         }
         if !state.init_alive() {
+            if released {
+                break;
+            }
             bail!("container init exited before it could be started");
         }
     }

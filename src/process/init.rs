@@ -210,8 +210,11 @@ fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible>
     if unsafe { libc::write(w.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
         return Err(std::io::Error::last_os_error()).context("write exec fifo");
     }
+    // The write end stays open (close-on-exec) until the execve: `runr
+    // start` sees end-of-file exactly when the process has been exec'd.
+    let r = exec(a, exe);
     drop(w);
-    exec(a, exe)
+    r
 }
 
 fn exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
