@@ -8,5 +8,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod config_applied;
+mod exec;
+mod hooks;
 mod lifecycle;
 mod namespaces;

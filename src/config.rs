@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use serde_json::Value;
 
 use crate::security::caps::{self, CapSets};
@@ -145,6 +145,33 @@ pub fn validate(spec: &Spec) -> Result<()> {
         .process()
         .as_ref()
         .ok_or_else(|| anyhow!("process must be set"))?;
+    validate_process(process)?;
+    validate_rest(spec)
+}
+
+/// Parses a process.json (`exec --process`): the process and its
+/// capability masks, with the same error reporting as config.json.
+pub fn parse_process(bytes: &[u8]) -> Result<(Process, CapSets)> {
+    let mut value: Value =
+        serde_json::from_slice(bytes).map_err(|e| anyhow!("invalid JSON: {e}"))?;
+    let mut wrapped = serde_json::json!({ "process": value.take() });
+    let caps = take_capabilities(&mut wrapped)?;
+    fix_scheduler_flags(&mut wrapped);
+    let value = wrapped["process"].take();
+    match serde_path_to_error::deserialize::<_, Process>(value) {
+        Ok(p) => Ok((p, caps)),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            match serde_path_to_error::deserialize::<_, Process>(&mut de) {
+                Err(e) => bail!("field {}: {}", e.path(), e.inner()),
+                Ok(_) => bail!("process.json does not match the runtime spec"),
+            }
+        }
+    }
+}
+
+/// Checks on a process, shared by create and exec.
+pub fn validate_process(process: &Process) -> Result<()> {
     match process.args() {
         Some(args) if !args.is_empty() && !args[0].is_empty() => {}
         _ => bail!("process.args must not be empty"),
@@ -178,21 +205,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
     if process.exec_cpu_affinity().is_some() {
         return Err(unsupported("process.execCPUAffinity"));
     }
-    if let Some(hooks) = spec.hooks() {
-        let any = [
-            hooks.prestart(),
-            hooks.create_runtime(),
-            hooks.create_container(),
-            hooks.start_container(),
-            hooks.poststart(),
-            hooks.poststop(),
-        ]
-        .iter()
-        .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
-        if any {
-            return Err(unsupported("hooks"));
-        }
-    }
+    Ok(())
+}
+
+fn validate_rest(spec: &Spec) -> Result<()> {
     for m in spec.mounts().iter().flatten() {
         if !m.destination().is_absolute() {
             bail!(
@@ -341,11 +357,6 @@ mod tests {
                 r#""linux":{"#,
                 r#""linux":{"resources":{"memory":{"limit":1000000}},"#,
                 "linux.resources.memory",
-            ),
-            (
-                r#""root":"#,
-                r#""hooks":{"prestart":[{"path":"/bin/true"}]},"root":"#,
-                "hooks",
             ),
         ];
         for (from, to, field) in cases {

@@ -64,12 +64,6 @@ impl Plan {
     /// Parent side, before clone3: enter a joined pid namespace and make a
     /// new time namespace with its offsets; both apply to children only.
     pub fn prepare_parent(&self, spec: &Spec) -> Result<()> {
-        if let Some(path) = &self.join_pid {
-            let f = fs::File::open(path)
-                .with_context(|| format!("open pid namespace {}", path.display()))?;
-            sys::setns(&f, libc::CLONE_NEWPID)
-                .with_context(|| format!("join pid namespace {}", path.display()))?;
-        }
         if self.new_time {
             sys::unshare(libc::CLONE_NEWTIME).context("unshare time namespace")?;
             let offsets = spec
@@ -98,6 +92,54 @@ impl Plan {
         Ok(())
     }
 
+    /// Enters a joined pid namespace (for children only).
+    fn join_pid_for_children(&self) -> Result<()> {
+        if let Some(path) = &self.join_pid {
+            let f = fs::File::open(path)
+                .with_context(|| format!("open pid namespace {}", path.display()))?;
+            sys::setns(&f, libc::CLONE_NEWPID)
+                .with_context(|| format!("join pid namespace {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The plan of `exec`: join every namespace of the container's init
+    /// that differs from runr's own.
+    pub fn for_exec(init_pid: i32) -> Result<Plan> {
+        use std::os::unix::fs::MetadataExt;
+        let mut p = Plan::default();
+        let kinds = [
+            ("user", T::User),
+            ("ipc", T::Ipc),
+            ("uts", T::Uts),
+            ("net", T::Network),
+            ("pid", T::Pid),
+            ("cgroup", T::Cgroup),
+            ("time", T::Time),
+            ("mnt", T::Mount),
+        ];
+        for (name, t) in kinds {
+            let theirs = PathBuf::from(format!("/proc/{init_pid}/ns/{name}"));
+            let Ok(their) = fs::metadata(&theirs) else {
+                if name == "time" || name == "cgroup" {
+                    continue; // not on every kernel
+                }
+                bail!("container init {init_pid} is gone");
+            };
+            let mine = fs::metadata(format!("/proc/self/ns/{name}"))
+                .with_context(|| format!("stat /proc/self/ns/{name}"))?;
+            if (their.dev(), their.ino()) == (mine.dev(), mine.ino()) {
+                continue;
+            }
+            match t {
+                T::User => p.join_user = Some(theirs),
+                T::Pid => p.join_pid = Some(theirs),
+                _ => p.join.push((flag(t), theirs)),
+            }
+        }
+        Ok(p)
+    }
+
     /// The init is in a user namespace other than the host's.
     pub fn in_userns(&self) -> bool {
         self.new_user || self.join_user.is_some()
@@ -109,6 +151,7 @@ impl Plan {
     /// process's own credentials). The init gets `Forked::Child`.
     pub fn spawn(&self) -> Result<sys::Forked> {
         let Some(userns) = &self.join_user else {
+            self.join_pid_for_children()?;
             return sys::clone3(self.clone_flags, None).context("clone the container init");
         };
         let ns = fs::File::open(userns)
@@ -119,8 +162,11 @@ impl Plan {
         match sys::fork().context("fork the intermediate process")? {
             sys::Forked::Child => {
                 drop(rd);
+                // The pid namespace is entered here too, so that this process
+                // stays in ours and clone3 returns the pid as we see it.
                 let r = sys::setns(&ns, libc::CLONE_NEWUSER)
                     .with_context(|| format!("join user namespace {}", userns.display()))
+                    .and_then(|_| self.join_pid_for_children())
                     .and_then(|_| {
                         sys::clone3(self.clone_flags, None).context("clone the container init")
                     });

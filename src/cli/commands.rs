@@ -70,7 +70,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Start { id } => {
             let (locked, state) = store.open(id)?;
-            container::start::start(&locked, &state)?;
+            match container::start::start(&locked, &state) {
+                Ok(()) => {}
+                Err(container::start::Failure::Refused(e)) => return Err(e),
+                Err(container::start::Failure::MustDestroy(e)) => {
+                    if let Err(d) = container::delete::destroy(locked, &state) {
+                        crate::logging::warn(&format!("delete after failed start: {d:#}"));
+                    }
+                    return Err(e);
+                }
+            }
         }
         Command::State { id } => {
             let (locked, state) = store.open(id)?;
@@ -102,7 +111,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             }
             spec(bundle.as_deref())?;
         }
-        Command::Exec(_) => bail!("exec is not supported by runr yet"),
+        Command::Exec(a) => {
+            // runc exits 255 when exec itself fails.
+            return Ok(match exec(&store, a) {
+                Ok(code) => code,
+                Err(e) => {
+                    crate::logging::error(&format!("{e:#}"));
+                    255
+                }
+            });
+        }
         Command::Ps(_) => bail!("ps is not supported by runr yet"),
         Command::Pause(_) => bail!("pause is not supported by runr yet"),
         Command::Resume(_) => bail!("resume is not supported by runr yet"),
@@ -113,6 +131,33 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Restore(_) => bail!("restore is not supported by runr"),
     }
     Ok(0)
+}
+
+fn exec(store: &Store, a: &super::ExecArgs) -> Result<i32> {
+    let (id, args) = a.args.split_first().expect("clap requires the id");
+    let opts = container::exec::ExecOpts {
+        process_file: a.process.clone(),
+        args: args.to_vec(),
+        detach: a.detach,
+        pid_file: a
+            .pid_file
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        tty: a.tty,
+        console_socket: a.console_socket.clone(),
+        cwd: a.cwd.clone(),
+        env: a.env.clone(),
+        user: a.user.clone(),
+        additional_gids: a.additional_gids.clone(),
+        caps: a.cap.clone(),
+        no_new_privs: a.no_new_privs,
+        preserve_fds: a.preserve_fds,
+        ignore_paused: a.ignore_paused,
+        apparmor: a.apparmor.clone(),
+        process_label: a.process_label.clone(),
+        cgroup: a.cgroup.clone(),
+    };
+    container::exec::exec(store, id, &opts)
 }
 
 pub fn version() -> String {

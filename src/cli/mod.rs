@@ -132,7 +132,7 @@ pub enum Command {
         rootless: bool,
     },
     /// execute new process inside the container
-    Exec(Unsupported),
+    Exec(ExecArgs),
     /// ps displays the processes running inside a container
     Ps(Unsupported),
     /// pause suspends all processes inside the container
@@ -149,6 +149,61 @@ pub enum Command {
     Checkpoint(Unsupported),
     /// restore a container from a previous checkpoint
     Restore(Unsupported),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExecArgs {
+    /// path to an AF_UNIX socket which will receive the pty master
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// current working directory in the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// set environment variables
+    #[arg(short = 'e', long)]
+    pub env: Vec<String>,
+    /// allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// additional gids
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// path to the process.json
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// specify the file to write the process id to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// set the asm process label for the process commonly used with selinux
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// set the apparmor profile for the process
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// set the no new privileges value for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// add a capability to the bounding set for the process
+    #[arg(short = 'c', long)]
+    pub cap: Vec<String>,
+    /// pass N additional file descriptors to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// run the process in an (existing) sub-cgroup(s)
+    #[arg(long)]
+    pub cgroup: Option<String>,
+    /// the container id, then the command and its arguments
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// A subcommand that is part of runc's contract but not built yet: its

@@ -12,6 +12,7 @@ use super::state::{proc_stat, Locked, State, Store};
 use super::OCI_VERSION;
 use crate::cgroups::{devices, Cgroups};
 use crate::config::{self, Config};
+use crate::hooks::{self, HookState, Kind};
 use crate::namespaces::{self, Plan};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
@@ -146,7 +147,7 @@ fn setup(
     drop(child);
     drop(fifo);
     cleanup.pid = Some(pid);
-    parent_side(&parent, pid, config, cleanup)?;
+    parent_side(&parent, id, pid, config, cleanup)?;
 
     let stat =
         proc_stat(pid).ok_or_else(|| anyhow!("container init {pid} exited during create"))?;
@@ -162,8 +163,16 @@ fn setup(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_paths,
         shared_pid_ns: !plan.new_pid,
+        hooks: spec.hooks().is_some(),
     };
-    cleanup.locked.as_ref().expect("locked").write(&state)?;
+    let locked = cleanup.locked.as_ref().expect("locked");
+    // exec builds its process from the config as it was at create.
+    std::fs::copy(
+        config.bundle.join("config.json"),
+        locked.dir.join("config.json"),
+    )
+    .context("save config.json in the state directory")?;
+    locked.write(&state)?;
     if let Some(pf) = &opts.pid_file {
         write_pid_file(pf, pid)?;
     }
@@ -172,13 +181,32 @@ fn setup(
     Ok(state)
 }
 
-fn parent_side(ch: &Channel, pid: i32, config: &Config, cleanup: &Cleanup) -> Result<()> {
+fn parent_side(ch: &Channel, id: &str, pid: i32, config: &Config, cleanup: &Cleanup) -> Result<()> {
     namespaces::write_id_maps(pid, &config.spec)?;
     if let Some(cg) = &cleanup.cgroups {
         cg.add(pid)?;
     }
     ch.send_proceed().context("start the init")?;
-    ch.expect(Message::Ready).map_err(|e| anyhow!(e))
+    match ch.recv().context("sync: waiting for the init")? {
+        Message::CreateHooks => {
+            let state = HookState {
+                oci_version: OCI_VERSION,
+                id,
+                status: "creating",
+                pid,
+                bundle: &config.bundle,
+                annotations: config.spec.annotations().as_ref(),
+            };
+            hooks::run(&config.spec, Kind::Prestart, &state)?;
+            hooks::run(&config.spec, Kind::CreateRuntime, &state)?;
+            ch.send(&Message::CreateHooksDone)
+                .context("resume the init")?;
+            ch.expect(Message::Ready).map_err(|e| anyhow!(e))
+        }
+        Message::Ready => Ok(()),
+        Message::Failed(msg) => Err(anyhow!(msg)),
+        other => bail!("sync: expected Ready, got {other:?}"),
+    }
 }
 
 /// The pid file, written atomically as runc does.

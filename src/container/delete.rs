@@ -6,6 +6,7 @@ use anyhow::Result;
 use super::state::{Locked, State, Status};
 use super::ContainerError;
 use crate::cgroups::Cgroups;
+use crate::hooks::{self, Kind};
 
 pub fn delete(locked: Locked, state: &State, force: bool) -> Result<()> {
     let status = locked.status(state);
@@ -17,8 +18,24 @@ pub fn delete(locked: Locked, state: &State, force: bool) -> Result<()> {
     destroy(locked, state)
 }
 
-/// Kills whatever is left, then removes cgroups and state.
+/// Kills whatever is left, removes cgroups and state, then runs the
+/// poststop hooks (a failing one is a warning: the delete stands).
 pub fn destroy(locked: Locked, state: &State) -> Result<()> {
+    let spec = if state.hooks {
+        locked.saved_spec().ok()
+    } else {
+        None
+    };
+    remove(locked, state)?;
+    if let Some(spec) = spec {
+        if let Err(e) = hooks::run(&spec, Kind::Poststop, &state.hook_state("stopped")) {
+            crate::logging::warn(&format!("{e:#}"));
+        }
+    }
+    Ok(())
+}
+
+fn remove(locked: Locked, state: &State) -> Result<()> {
     if state.init_alive() {
         let _ = crate::sys::kill(state.pid, libc::SIGKILL);
     }

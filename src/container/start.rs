@@ -1,26 +1,72 @@
-//! `start`: release a created container's init through its exec fifo.
+//! `start`: release a created container's init through its exec fifo,
+//! then run the poststart hooks.
 
 use std::os::fd::AsRawFd;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 
 use super::state::{Locked, State, Status};
 use super::ContainerError;
+use crate::hooks::{self, Kind};
 use crate::sys;
 
-pub fn start(locked: &Locked, state: &State) -> Result<()> {
+/// Why start failed: either nothing happened, or the container was
+/// started far enough that it must now be stopped and deleted (a failing
+/// startContainer or poststart hook, runtime-spec lifecycle steps 8-12).
+pub enum Failure {
+    Refused(anyhow::Error),
+    MustDestroy(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Refused(e)
+    }
+}
+
+pub fn start(locked: &Locked, state: &State) -> Result<(), Failure> {
     match locked.status(state) {
         Status::Created => {}
-        Status::Running => return Err(ContainerError::AlreadyRunning.into()),
-        Status::Paused => return Err(ContainerError::StartPaused.into()),
-        Status::Stopped | Status::Creating => return Err(ContainerError::Stopped.into()),
+        Status::Running => return Err(anyhow::Error::from(ContainerError::AlreadyRunning).into()),
+        Status::Paused => return Err(anyhow::Error::from(ContainerError::StartPaused).into()),
+        Status::Stopped | Status::Creating => {
+            return Err(anyhow::Error::from(ContainerError::Stopped).into())
+        }
     }
+    let path = locked.fifo();
+    let report = read_fifo(locked, state)?;
+    std::fs::remove_file(&path)
+        .with_context(|| format!("remove exec fifo {}", path.display()))
+        .map_err(Failure::MustDestroy)?;
+    match report.first() {
+        Some(b'0') => {}
+        Some(b'1') => {
+            return Err(Failure::MustDestroy(anyhow!(
+                "{}",
+                String::from_utf8_lossy(&report[1..])
+            )));
+        }
+        _ => {
+            return Err(Failure::MustDestroy(anyhow!(
+                "container init exited before it could be started"
+            )))
+        }
+    }
+    if state.hooks {
+        let spec = locked.saved_spec().map_err(Failure::MustDestroy)?;
+        hooks::run(&spec, Kind::Poststart, &state.hook_state("running"))
+            .map_err(Failure::MustDestroy)?;
+    }
+    Ok(())
+}
+
+/// Opens the fifo (which releases the init) and reads its report until
+/// end-of-file: the init's write end closes on execve, or when it dies.
+fn read_fifo(locked: &Locked, state: &State) -> Result<Vec<u8>> {
     let path = locked.fifo();
     let fd = sys::open(&sys::cstr(&path)?, libc::O_RDONLY | libc::O_NONBLOCK, 0)
         .with_context(|| format!("open exec fifo {}", path.display()))?;
-    // One byte: the init is released. Then end-of-file: its write end was
-    // closed by the execve (or by its death), so the process now runs.
-    let mut released = false;
+    let mut report = Vec::new();
     loop {
         let mut pfd = libc::pollfd {
             fd: fd.as_raw_fd(),
@@ -30,22 +76,24 @@ pub fn start(locked: &Locked, state: &State) -> Result<()> {
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut pfd, 1, 50) };
         if n > 0 {
-            let mut b = [0u8; 1];
-            // SAFETY: reading into a one-byte buffer.
-            let r = unsafe { libc::read(fd.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
-            if r == 1 {
-                released = true;
-            } else if r == 0 && released {
-                break;
+            let mut buf = [0u8; 4096];
+            // SAFETY: reading into a valid buffer.
+            let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if r > 0 {
+                report.extend_from_slice(&buf[..r as usize]);
+            } else if r == 0 && !report.is_empty() {
+                return Ok(report);
             }
         }
         if !state.init_alive() {
-            if released {
-                break;
+            // Whatever it wrote before dying is in the pipe still.
+            let mut buf = [0u8; 4096];
+            // SAFETY: as above.
+            let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if r > 0 {
+                report.extend_from_slice(&buf[..r as usize]);
             }
-            bail!("container init exited before it could be started");
+            return Ok(report);
         }
     }
-    std::fs::remove_file(&path).with_context(|| format!("remove exec fifo {}", path.display()))?;
-    Ok(())
 }

@@ -62,6 +62,9 @@ pub struct State {
     /// the host): then killing the init does not kill the rest.
     #[serde(default)]
     pub shared_pid_ns: bool,
+    /// config.json has hooks: start and delete read the saved config.
+    #[serde(default)]
+    pub hooks: bool,
 }
 
 /// The JSON `runr state` prints, in runc's field order.
@@ -103,6 +106,18 @@ pub fn parse_stat(s: &str) -> Option<ProcStat> {
 }
 
 impl State {
+    /// The state hooks read on stdin.
+    pub fn hook_state<'a>(&'a self, status: &'a str) -> crate::hooks::HookState<'a> {
+        crate::hooks::HookState {
+            oci_version: &self.oci_version,
+            id: &self.id,
+            status,
+            pid: self.pid,
+            bundle: &self.bundle,
+            annotations: Some(&self.annotations),
+        }
+    }
+
     /// True while the init process (the same one, not a reused pid) lives.
     pub fn init_alive(&self) -> bool {
         match proc_stat(self.pid) {
@@ -263,6 +278,13 @@ impl Locked {
         Ok(())
     }
 
+    /// The config.json saved at create (exec and hooks read it).
+    pub fn saved_spec(&self) -> Result<oci_spec::runtime::Spec> {
+        let path = self.dir.join("config.json");
+        let bytes = fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+        Ok(crate::config::parse(&bytes)?.0)
+    }
+
     pub fn fifo(&self) -> PathBuf {
         self.dir.join(EXEC_FIFO)
     }
@@ -343,6 +365,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_paths: BTreeMap::new(),
             shared_pid_ns: false,
+            hooks: false,
         }
     }
 

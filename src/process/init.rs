@@ -3,15 +3,16 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use super::finish;
 use super::sync::{Channel, Message};
 use crate::config::Config;
+use crate::hooks::{self, Kind};
 use crate::namespaces::Plan;
-use crate::{rootfs, security, sys};
+use crate::{rootfs, sys};
 
 /// What the init needs, prepared by the parent before clone3.
 pub struct InitArgs<'a> {
@@ -98,6 +99,18 @@ fn setup(a: &InitArgs) -> Result<CString> {
         cgroup_paths: a.cgroup_paths,
     };
     rootfs::prepare(&setup)?;
+    if !hooks::of(spec, Kind::Prestart).is_empty()
+        || !hooks::of(spec, Kind::CreateRuntime).is_empty()
+    {
+        a.channel
+            .send(&Message::CreateHooks)
+            .context("ask for create hooks")?;
+        a.channel
+            .expect(Message::CreateHooksDone)
+            .map_err(|e| anyhow!(e))?;
+    }
+    hooks::run(spec, Kind::CreateContainer, &hook_state(a, "creating"))?;
+    rootfs::enter(&setup)?;
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         write_sysctls(sysctl)?;
@@ -114,27 +127,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
     {
         rootfs::readonly_root()?;
     }
-    security::rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .with_context(|| format!("set oom_score_adj to {adj}"))?;
-    }
-    security::user::switch(process.user(), &a.config.caps)?;
-    if process.no_new_privileges().unwrap_or(false) {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).context("set no_new_privs")?;
-    }
-    std::env::set_current_dir(process.cwd()).with_context(|| {
-        format!(
-            "chdir to cwd ({}) set in config.json",
-            process.cwd().display()
-        )
-    })?;
-    let umask = process.user().umask().unwrap_or(0o022);
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(umask as libc::mode_t) };
-    let args = process.args().as_deref().unwrap_or_default();
-    let env = process.env().as_deref().unwrap_or_default();
-    let exe = look_path(&args[0], env)?;
+    let exe = finish::prepare(process, &a.config.caps)?;
     a.channel.send_ready().context("report ready")?;
     a.channel
         .expect(Message::Recorded)
@@ -143,6 +136,19 @@ fn setup(a: &InitArgs) -> Result<CString> {
     sys::prctl(libc::PR_SET_PDEATHSIG, 0).context("clear parent death signal")?;
     a.channel.send_released().context("report release")?;
     Ok(exe)
+}
+
+/// The state hooks run from the init see (its pid as the init sees it).
+fn hook_state<'a>(a: &'a InitArgs, status: &'a str) -> hooks::HookState<'a> {
+    hooks::HookState {
+        oci_version: crate::container::OCI_VERSION,
+        id: a.id,
+        status,
+        // SAFETY: getpid cannot fail.
+        pid: unsafe { libc::getpid() },
+        bundle: &a.config.bundle,
+        annotations: a.config.spec.annotations().as_ref(),
+    }
 }
 
 /// A fresh session keyring, so containers do not share the host's keys.
@@ -175,74 +181,36 @@ fn write_sysctls(sysctl: &std::collections::HashMap<String, String>) -> Result<(
     Ok(())
 }
 
-/// args[0] looked up in the PATH of the process's own environment.
-fn look_path(name: &str, env: &[String]) -> Result<CString> {
-    let executable = |p: &Path| {
-        let Ok(c) = sys::cstr(p) else { return false };
-        // SAFETY: valid C string.
-        p.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
-    };
-    if name.contains('/') {
-        if executable(Path::new(name)) {
-            return Ok(sys::cstr(Path::new(name))?);
-        }
-        bail!("exec: {name:?}: stat {name}: no such file or directory or not executable");
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("");
-    for dir in path.split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let cand = Path::new(dir).join(name);
-        if executable(&cand) {
-            return Ok(sys::cstr(&cand)?);
-        }
-    }
-    bail!("exec: {name:?}: executable file not found in $PATH")
-}
-
-/// Blocks on the exec fifo until `runr start`, then execs the process.
+/// Blocks on the exec fifo until `runr start`, runs the startContainer
+/// hooks, reports to `start` through the fifo ("0", or "1" and the error),
+/// then execs the process.
 fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
     let fifo_path = CString::new(format!("/proc/self/fd/{}", a.fifo.as_raw_fd()))?;
     let w = sys::open(&fifo_path, libc::O_WRONLY, 0).context("open exec fifo")?;
-    // SAFETY: writing one byte from a static buffer.
-    if unsafe { libc::write(w.as_raw_fd(), b"0".as_ptr().cast(), 1) } != 1 {
+    let report = |msg: &[u8]| {
+        // SAFETY: writing from a valid buffer.
+        unsafe { libc::write(w.as_raw_fd(), msg.as_ptr().cast(), msg.len()) }
+    };
+    if let Err(e) = hooks::run(
+        &a.config.spec,
+        Kind::StartContainer,
+        &hook_state(a, "created"),
+    ) {
+        report(format!("1{e:#}").as_bytes());
+        return Err(e);
+    }
+    if report(b"0") != 1 {
         return Err(std::io::Error::last_os_error()).context("write exec fifo");
     }
     // The write end stays open (close-on-exec) until the execve: `runr
     // start` sees end-of-file exactly when the process has been exec'd.
-    let r = exec(a, exe);
-    drop(w);
-    r
-}
-
-fn exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
     let process = a
         .config
         .spec
         .process()
         .as_ref()
         .context("process must be set")?;
-    let cstrings = |v: &[String]| -> Result<Vec<CString>> {
-        v.iter()
-            .map(|s| CString::new(s.as_bytes()).context("NUL byte in args or env"))
-            .collect()
-    };
-    let argv = cstrings(process.args().as_deref().unwrap_or_default())?;
-    let envp = cstrings(process.env().as_deref().unwrap_or_default())?;
-    sys::cloexec_from(3 + a.preserve_fds).context("close inherited fds")?;
-    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
-    argv_p.push(std::ptr::null());
-    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
-    envp_p.push(std::ptr::null());
-    // SAFETY: NULL-terminated arrays of valid C strings.
-    unsafe { libc::execve(exe.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
-    let e = std::io::Error::last_os_error();
-    Err(e).with_context(|| {
-        format!(
-            "exec {:?}",
-            PathBuf::from(std::ffi::OsStr::from_bytes(exe.as_bytes()))
-        )
-    })
+    let r = finish::exec(process, &exe, a.preserve_fds);
+    drop(w);
+    r
 }

@@ -7,7 +7,11 @@
 //!    | clone3 -------------------------------> | (blocks in recv)
 //!    | uid/gid maps, cgroup.procs, devices     |
 //!    | ---------------- Proceed -------------> |
-//!    |                                         | namespaces, rootfs, pivot,
+//!    |                                         | namespaces, mounts
+//!    | <------------ CreateHooks ------------- | (only if there are
+//!    | prestart, createRuntime hooks           |  such hooks)
+//!    | ------------ CreateHooksDone ---------> |
+//!    |                                         | createContainer hooks, pivot,
 //!    |                                         | sysctl, rlimits, user, caps
 //!    | <-------- Ready | Failed(msg) --------- |
 //!    | state.json, pid file                    |
@@ -27,6 +31,11 @@ use serde::{Deserialize, Serialize};
 pub enum Message {
     /// parent → init: the init's id maps and cgroups are in place.
     Proceed,
+    /// init → parent: the mounts are done; run the prestart and
+    /// createRuntime hooks now, before pivot_root.
+    CreateHooks,
+    /// parent → init: those hooks ran.
+    CreateHooksDone,
     /// init → parent: everything is set up; only the exec is left.
     Ready,
     /// parent → init: the state is recorded; wait for `start`.

@@ -35,7 +35,8 @@ fn c(s: &str) -> CString {
     CString::new(s).expect("static string")
 }
 
-/// Everything up to and including pivot_root: afterwards `/` is the rootfs.
+/// Everything up to pivot_root: propagation, the rootfs bind, the config's
+/// mounts, devices. The createContainer hooks run after it, then `enter`.
 pub fn prepare(s: &Setup) -> Result<()> {
     let linux = s.spec.linux().as_ref();
     let prop = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
@@ -80,6 +81,11 @@ pub fn prepare(s: &Setup) -> Result<()> {
         )?;
         devices::links(&root)?;
     }
+    Ok(())
+}
+
+/// Makes the prepared rootfs the root: pivot_root, or MS_MOVE + chroot.
+pub fn enter(s: &Setup) -> Result<()> {
     if s.no_pivot {
         move_root(s.rootfs)
     } else {
