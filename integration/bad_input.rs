@@ -87,11 +87,11 @@ fn setup_failure_in_the_init_is_reported_and_cleaned() {
 fn unsupported_fields_are_refused_by_name() {
     let ctx = Ctx::new("unsupported");
     let mut c = ctx.config("true");
-    c["process"]["terminal"] = json!(true);
+    c["process"]["apparmorProfile"] = json!("docker-default");
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "process.terminal is not supported",
+        "process.apparmorProfile is not supported",
     );
     let mut c = ctx.config("true");
     c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});

@@ -12,3 +12,4 @@ mod exec;
 mod hooks;
 mod lifecycle;
 mod namespaces;
+mod terminal;

@@ -179,9 +179,6 @@ pub fn validate_process(process: &Process) -> Result<()> {
     if !process.cwd().is_absolute() {
         bail!("process.cwd {:?} must be an absolute path", process.cwd());
     }
-    if process.terminal().unwrap_or(false) {
-        return Err(unsupported("process.terminal"));
-    }
     if process
         .apparmor_profile()
         .as_deref()
@@ -343,11 +340,6 @@ mod tests {
     #[test]
     fn unsupported_fields_are_refused_by_name() {
         let cases = [
-            (
-                r#""cwd":"/""#,
-                r#""cwd":"/","terminal":true"#,
-                "process.terminal",
-            ),
             (
                 r#""linux":{"#,
                 r#""linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"#,

@@ -13,4 +13,5 @@ pub mod security;
 pub mod signal;
 pub mod spec_template;
 pub mod sys;
+pub mod terminal;
 pub mod timefmt;

@@ -9,7 +9,7 @@ use crate::container::create::CreateOpts;
 use crate::container::state::Store;
 use crate::container::{self, ContainerError};
 
-fn create_opts(a: &CreateArgs) -> CreateOpts {
+fn create_opts(a: &CreateArgs, detach: bool) -> CreateOpts {
     CreateOpts {
         bundle: a.bundle.clone(),
         pid_file: a
@@ -20,6 +20,7 @@ fn create_opts(a: &CreateArgs) -> CreateOpts {
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        detach,
     }
 }
 
@@ -54,7 +55,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     match command {
         Command::Create(a) => {
             check_modes(&cli)?;
-            container::create::create(&store, &a.id, &create_opts(a))?;
+            container::create::create(&store, &a.id, &create_opts(a, true))?;
         }
         Command::Run {
             create,
@@ -66,7 +67,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             if *keep {
                 bail!("run --keep is not supported by runr yet");
             }
-            return container::run::run(&store, &create.id, &create_opts(create), *detach);
+            return container::run::run(&store, &create.id, &create_opts(create, *detach), *detach);
         }
         Command::Start { id } => {
             let (locked, state) = store.open(id)?;

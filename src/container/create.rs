@@ -1,7 +1,7 @@
 //! `create`: set up the container's init and leave it blocked on the exec
 //! fifo. A failure at any step removes everything made so far.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -16,7 +16,7 @@ use crate::hooks::{self, HookState, Kind};
 use crate::namespaces::{self, Plan};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
-use crate::sys;
+use crate::{sys, terminal};
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOpts {
@@ -26,28 +26,66 @@ pub struct CreateOpts {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// `create` and `run -d`: runr returns while the container runs, so a
+    /// terminal needs a console socket.
+    pub detach: bool,
 }
 
 /// A container whose init waits for `start`.
 pub struct Created {
     pub locked: Locked,
     pub state: State,
+    /// Foreground terminal (`run` without a console socket): the socket on
+    /// which the init sent the pty master.
+    pub console: Option<OwnedFd>,
+}
+
+/// Where the init's pty master goes, by runc's rules: the console socket
+/// given, or (foreground only) a socket pair runr itself reads.
+/// Returns (the init's end, runr's end).
+pub fn console_for(
+    terminal: bool,
+    socket: Option<&Path>,
+    detach: bool,
+) -> Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+    match (terminal, socket) {
+        (false, Some(_)) => bail!("cannot use console socket if runr will not allocate tty"),
+        (false, None) => Ok((None, None)),
+        (true, Some(path)) => Ok((Some(terminal::connect(path)?), None)),
+        (true, None) if detach => {
+            bail!("cannot allocate tty if runr will detach without setting console socket")
+        }
+        (true, None) => {
+            terminal::require_stdin_tty()?;
+            let (ours, theirs) = terminal::pair()?;
+            Ok((Some(theirs), Some(ours)))
+        }
+    }
 }
 
 pub fn create(store: &Store, id: &str, opts: &CreateOpts) -> Result<Created> {
-    if opts.console_socket.is_some() {
-        bail!("--console-socket is not supported by runr yet (terminals come with the exec issue)");
-    }
     let config = config::load(&opts.bundle)?;
+    let terminal = config
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let (init_console, console) =
+        console_for(terminal, opts.console_socket.as_deref(), opts.detach)?;
     let locked = store.create(id)?;
     let mut cleanup = Cleanup {
         locked: Some(locked),
         cgroups: None,
         pid: None,
     };
-    let state = setup(store, id, opts, &config, &mut cleanup)?;
+    let state = setup(id, opts, &config, init_console, &mut cleanup)?;
     let locked = cleanup.disarm();
-    Ok(Created { locked, state })
+    Ok(Created {
+        locked,
+        state,
+        console,
+    })
 }
 
 /// Undoes a half-made container when dropped armed.
@@ -82,10 +120,10 @@ impl Drop for Cleanup {
 }
 
 fn setup(
-    _store: &Store,
     id: &str,
     opts: &CreateOpts,
     config: &Config,
+    console: Option<OwnedFd>,
     cleanup: &mut Cleanup,
 ) -> Result<State> {
     let spec = &config.spec;
@@ -128,7 +166,8 @@ fn setup(
     let pid = match forked {
         sys::Forked::Child => {
             drop(parent);
-            let keep = [child.raw(), fifo.as_raw_fd()];
+            let console_fd = console.as_ref().map(|c| c.as_raw_fd());
+            let keep = [child.raw(), fifo.as_raw_fd(), console_fd.unwrap_or(-1)];
             let _ = sys::close_fds_from_except(3 + opts.preserve_fds as i32, &keep);
             init::run(InitArgs {
                 id,
@@ -140,12 +179,14 @@ fn setup(
                 no_new_keyring: opts.no_new_keyring,
                 preserve_fds: opts.preserve_fds,
                 cgroup_paths: &cgroup_paths,
+                console: console_fd,
             })
         }
         sys::Forked::Parent(pid) => pid,
     };
     drop(child);
     drop(fifo);
+    drop(console);
     cleanup.pid = Some(pid);
     parent_side(&parent, id, pid, config, cleanup)?;
 

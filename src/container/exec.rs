@@ -1,5 +1,6 @@
 //! `exec`: run a new process in a running (or created) container.
 
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -47,9 +48,6 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
         }
         _ => {}
     }
-    if opts.tty || opts.console_socket.is_some() {
-        bail!("exec --tty and --console-socket are not supported by runr yet");
-    }
     if opts.apparmor.is_some() || opts.process_label.is_some() {
         bail!("exec --apparmor and --process-label are not supported by runr yet");
     }
@@ -57,24 +55,31 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     config::validate_process(&process)?;
     let plan = Plan::for_exec(state.pid)?;
     let cgroups = cgroups_for(&state, opts.cgroup.as_deref())?;
+    let terminal = process.terminal().unwrap_or(false);
+    let (child_console, console) =
+        super::create::console_for(terminal, opts.console_socket.as_deref(), opts.detach)?;
 
     let set = (!opts.detach).then(forward::block_all);
     let (parent, ch) = sync::pair().context("create sync socket")?;
     let pid = match plan.spawn()? {
         sys::Forked::Child => {
             drop(parent);
-            let _ = sys::close_fds_from_except(3 + opts.preserve_fds as i32, &[ch.raw()]);
+            let console_fd = child_console.as_ref().map(|c| c.as_raw_fd());
+            let keep = [ch.raw(), console_fd.unwrap_or(-1)];
+            let _ = sys::close_fds_from_except(3 + opts.preserve_fds as i32, &keep);
             child::run(ExecArgs {
                 plan: &plan,
                 channel: ch,
                 process: &process,
                 caps: &caps,
                 preserve_fds: opts.preserve_fds,
+                console: console_fd,
             })
         }
         sys::Forked::Parent(pid) => pid,
     };
     drop(ch);
+    drop(child_console);
     if let Err(e) = start_child(&parent, pid, &cgroups) {
         let _ = sys::kill(pid, libc::SIGKILL);
         let _ = sys::waitpid(pid, 0);
@@ -85,7 +90,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     }
     let Some(set) = set else { return Ok(0) };
     drop(locked);
-    Ok(forward::wait_forwarding(pid, &set))
+    Ok(match console {
+        Some(sock) => {
+            let (master, _) =
+                crate::terminal::recv_fd(sock.as_raw_fd()).context("receive the pty master")?;
+            crate::terminal::proxy(master, pid, &set)
+        }
+        None => forward::wait_forwarding(pid, &set),
+    })
 }
 
 /// Puts the child in the container's cgroups, lets it go, and waits for

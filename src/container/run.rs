@@ -5,7 +5,10 @@ use anyhow::{Context, Result};
 
 use super::create::{self, CreateOpts};
 use super::state::Store;
+use std::os::fd::AsRawFd;
+
 use crate::process::forward;
+use crate::terminal;
 
 /// Returns the exit code runr should exit with.
 pub fn run(store: &Store, id: &str, opts: &CreateOpts, detach: bool) -> Result<i32> {
@@ -28,7 +31,14 @@ pub fn run(store: &Store, id: &str, opts: &CreateOpts, detach: bool) -> Result<i
     // Other runr commands (kill, state) must be able to lock it meanwhile.
     drop(created.locked);
     let set = set.expect("signals blocked when not detached");
-    let code = forward::wait_forwarding(pid, &set);
+    let code = match created.console {
+        Some(sock) => {
+            let (master, _) =
+                terminal::recv_fd(sock.as_raw_fd()).context("receive the pty master")?;
+            terminal::proxy(master, pid, &set)
+        }
+        None => forward::wait_forwarding(pid, &set),
+    };
     if let Ok((locked, state)) = store.open(id) {
         super::delete::destroy(locked, &state).context("delete the container after it exited")?;
     }

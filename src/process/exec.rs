@@ -17,6 +17,8 @@ pub struct ExecArgs<'a> {
     pub process: &'a Process,
     pub caps: &'a CapSets,
     pub preserve_fds: u32,
+    /// A socket to send the pty master on (`exec -t`).
+    pub console: Option<std::os::fd::RawFd>,
 }
 
 /// Runs in the forked child; never returns.
@@ -44,6 +46,11 @@ fn setup_and_exec(a: &ExecArgs) -> Result<std::convert::Infallible> {
         }
     }
     a.plan.join_in_child()?;
+    if let Some(fd) = a.console {
+        crate::terminal::setup_pty(fd, super::init::console_size(a.process))?;
+        // SAFETY: the console socket is ours and used no more.
+        unsafe { libc::close(fd) };
+    }
     let exe = finish::prepare(a.process, a.caps)?;
     finish::exec(a.process, &exe, a.preserve_fds)
 }

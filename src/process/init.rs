@@ -26,6 +26,8 @@ pub struct InitArgs<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub cgroup_paths: &'a std::collections::BTreeMap<String, PathBuf>,
+    /// A socket to send the pty master on (process.terminal).
+    pub console: Option<std::os::fd::RawFd>,
 }
 
 /// Runs the init; never returns.
@@ -111,6 +113,11 @@ fn setup(a: &InitArgs) -> Result<CString> {
     }
     hooks::run(spec, Kind::CreateContainer, &hook_state(a, "creating"))?;
     rootfs::enter(&setup)?;
+    if let Some(fd) = a.console {
+        crate::terminal::setup_pty(fd, console_size(process))?;
+        // SAFETY: the console socket is ours and used no more.
+        unsafe { libc::close(fd) };
+    }
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         write_sysctls(sysctl)?;
@@ -136,6 +143,13 @@ fn setup(a: &InitArgs) -> Result<CString> {
     sys::prctl(libc::PR_SET_PDEATHSIG, 0).context("clear parent death signal")?;
     a.channel.send_released().context("report release")?;
     Ok(exe)
+}
+
+/// process.consoleSize as (rows, columns).
+pub fn console_size(p: &oci_spec::runtime::Process) -> Option<(u16, u16)> {
+    p.console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16))
 }
 
 /// The state hooks run from the init see (its pid as the init sees it).
