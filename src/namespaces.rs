@@ -191,6 +191,11 @@ impl Plan {
                 let _ = sys::waitpid(mid, 0);
                 if n == 4 {
                     let pid = i32::from_ne_bytes(buf[..4].try_into().expect("four bytes"));
+                    // The pid goes into cgroup.procs and kill(): make sure it
+                    // is the init, reparented to us, and not a stranger.
+                    if sys::parent_of(pid) != Some(std::process::id() as i32) {
+                        bail!("the container init (pid {pid}) is not a child of runr");
+                    }
                     return Ok(sys::Forked::Parent(pid));
                 }
                 bail!("{}", String::from_utf8_lossy(&buf[..n]))

@@ -246,3 +246,13 @@ pub fn close_fds_from_except(from: RawFd, keep: &[RawFd]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The parent pid of a process (field 4 of /proc/PID/stat).
+pub fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s[s.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
