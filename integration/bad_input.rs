@@ -97,11 +97,11 @@ fn unsupported_fields_are_refused_by_name() {
     c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
     create_fails(&ctx, &ctx.bundle_with(&c), "linux.seccomp is not supported");
     let mut c = ctx.config("true");
-    c["linux"]["resources"]["memory"] = json!({"limit": 100000000});
+    c["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "linux.resources.memory is not supported",
+        "linux.intelRdt is not supported",
     );
 }
 

@@ -5,6 +5,7 @@
 //! the test fails.
 
 mod bad_input;
+mod cgroups;
 mod cli;
 mod common;
 mod config_applied;

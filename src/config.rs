@@ -242,30 +242,6 @@ fn validate_rest(spec: &Spec) -> Result<()> {
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(unsupported("linux.netDevices"));
     }
-    if let Some(r) = linux.resources() {
-        let checks = [
-            ("linux.resources.memory", r.memory().is_some()),
-            ("linux.resources.cpu", r.cpu().is_some()),
-            ("linux.resources.pids", r.pids().is_some()),
-            ("linux.resources.blockIO", r.block_io().is_some()),
-            (
-                "linux.resources.hugepageLimits",
-                r.hugepage_limits().as_ref().is_some_and(|v| !v.is_empty()),
-            ),
-            ("linux.resources.network", r.network().is_some()),
-            (
-                "linux.resources.rdma",
-                r.rdma().as_ref().is_some_and(|v| !v.is_empty()),
-            ),
-            (
-                "linux.resources.unified",
-                r.unified().as_ref().is_some_and(|v| !v.is_empty()),
-            ),
-        ];
-        if let Some((field, _)) = checks.iter().find(|(_, set)| *set) {
-            return Err(unsupported(field));
-        }
-    }
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
     for (i, ns) in namespaces.iter().enumerate() {
         if namespaces[..i].iter().any(|o| o.typ() == ns.typ()) {
@@ -347,8 +323,8 @@ mod tests {
             ),
             (
                 r#""linux":{"#,
-                r#""linux":{"resources":{"memory":{"limit":1000000}},"#,
-                "linux.resources.memory",
+                r#""linux":{"intelRdt":{"closID":"x"},"#,
+                "linux.intelRdt",
             ),
         ];
         for (from, to, field) in cases {

@@ -4,6 +4,9 @@
 //! device rules come with the cgroups issue.
 
 pub mod devices;
+pub mod stats;
+pub mod v1;
+pub mod v2;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,7 +14,34 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use oci_spec::runtime::LinuxResources;
+
+/// Writes one cgroup file, naming the file and value on failure.
+pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let p = dir.join(file);
+    fs::write(&p, value).with_context(|| format!("write {value:?} to {}", p.display()))
+}
+
+/// Every pid listed in `dir` and the cgroups below it.
+fn procs_recursive(dir: &Path, out: &mut Vec<i32>) {
+    if let Ok(text) = fs::read_to_string(dir.join("cgroup.procs")) {
+        out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
+    for sub in subdirs(dir) {
+        procs_recursive(&sub, out);
+    }
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| e.path())
+        .collect()
+}
 
 /// One mounted cgroup hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +149,9 @@ pub fn container_path(
     h.mount.join(rel)
 }
 
+/// v1 directories by controller, and the v2 directory.
+type Layout = (Vec<(String, PathBuf)>, Option<PathBuf>);
+
 /// The container's cgroups, one directory per hierarchy.
 #[derive(Debug, Default)]
 pub struct Cgroups {
@@ -165,9 +198,7 @@ impl Cgroups {
     pub fn pids(&self) -> Vec<i32> {
         let mut pids: Vec<i32> = Vec::new();
         for path in self.paths.values() {
-            if let Ok(text) = fs::read_to_string(path.join("cgroup.procs")) {
-                pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-            }
+            procs_recursive(path, &mut pids);
         }
         pids.sort_unstable();
         pids.dedup();
@@ -203,7 +234,7 @@ impl Cgroups {
     pub fn destroy(&self) -> Result<()> {
         let mut first_err = None;
         for path in self.paths.values() {
-            if let Err(e) = rmdir_retry(path) {
+            if let Err(e) = rmdir_tree(path) {
                 first_err.get_or_insert(e);
             }
         }
@@ -212,6 +243,127 @@ impl Cgroups {
             Some(e) => Err(e),
         }
     }
+
+    /// The v1 directories by controller, and the v2 directory, of this
+    /// container (controllers as this mount namespace mounts them).
+    fn layout(&self) -> Result<Layout> {
+        let mut v1 = Vec::new();
+        let mut v2 = None;
+        for h in hierarchies()? {
+            let Some(path) = self.paths.get(h.mount.to_string_lossy().as_ref()) else {
+                continue;
+            };
+            if h.v2 {
+                v2 = Some(path.clone());
+            } else {
+                for c in &h.controllers {
+                    v1.push((c.clone(), path.clone()));
+                }
+            }
+        }
+        Ok((v1, v2))
+    }
+
+    /// Applies linux.resources (all but devices, see `apply_devices`).
+    /// On a v1 or hybrid host the v1 files take them and the unified map
+    /// goes to the v2 mount; on a unified host everything goes to v2.
+    pub fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
+        let (v1dirs, v2dir) = self.layout()?;
+        if v1dirs.is_empty() {
+            let Some(dir) = v2dir else {
+                bail!("no cgroup hierarchy is mounted")
+            };
+            return v2::apply(&dir, r);
+        }
+        let dirs = v1::Dirs {
+            by_controller: v1dirs
+                .iter()
+                .map(|(c, p)| (c.as_str(), p.as_path()))
+                .collect(),
+        };
+        v1::apply(&dirs, r, update)?;
+        if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
+            match v2dir {
+                Some(dir) => v2::unified(&dir, r)?,
+                None => {
+                    bail!("linux.resources.unified needs cgroup v2, which this host does not have")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Statistics for `events`.
+    pub fn stats(&self) -> Result<stats::Stats> {
+        let (v1dirs, v2dir) = self.layout()?;
+        if v1dirs.is_empty() {
+            return Ok(v2dir.map(|d| stats::read_v2(&d)).unwrap_or_default());
+        }
+        Ok(stats::read_v1(|c| {
+            v1dirs.iter().find(|(n, _)| n == c).map(|(_, p)| p.clone())
+        }))
+    }
+
+    /// The directory of a v1 controller, or the v2 directory on a unified
+    /// host: where `memory` files are, for OOM notification.
+    pub fn memory_dir(&self) -> Result<(PathBuf, bool)> {
+        let (v1dirs, v2dir) = self.layout()?;
+        if let Some((_, p)) = v1dirs.iter().find(|(c, _)| c == "memory") {
+            return Ok((p.clone(), false));
+        }
+        match v2dir {
+            Some(d) if v1dirs.is_empty() => Ok((d, true)),
+            _ => bail!("no memory cgroup controller"),
+        }
+    }
+
+    /// Device rules: v1 devices.allow/deny.
+    pub fn apply_devices(&self, rules: &[devices::Rule]) -> Result<()> {
+        let (v1dirs, _) = self.layout()?;
+        match v1dirs.iter().find(|(c, _)| c == "devices") {
+            Some((_, dir)) => devices::apply_v1(dir, rules),
+            None => bail!("device rules need the v1 devices controller; the cgroup v2 eBPF device filter is not in runr yet"),
+        }
+    }
+
+    /// Freezes (pause) or thaws (resume) every process, and waits until
+    /// the freezer says it is done.
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        let (v1dirs, v2dir) = self.layout()?;
+        if let Some((_, dir)) = v1dirs.iter().find(|(c, _)| c == "freezer") {
+            let want = if frozen { "FROZEN" } else { "THAWED" };
+            for _ in 0..1000 {
+                write(dir, "freezer.state", want)?;
+                let now = fs::read_to_string(dir.join("freezer.state")).unwrap_or_default();
+                if now.trim() == want {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            bail!("freezer of {} did not reach {want}", dir.display());
+        }
+        let Some(dir) = v2dir else {
+            bail!("pause needs the freezer controller or cgroup v2")
+        };
+        write(&dir, "cgroup.freeze", if frozen { "1" } else { "0" })?;
+        let want = if frozen { "frozen 1" } else { "frozen 0" };
+        for _ in 0..1000 {
+            let ev = fs::read_to_string(dir.join("cgroup.events")).unwrap_or_default();
+            if ev.lines().any(|l| l == want) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        bail!("cgroup {} did not reach {want}", dir.display())
+    }
+}
+
+/// Removes a cgroup and any sub-cgroups (exec --cgroup may have made some).
+fn rmdir_tree(path: &Path) -> Result<()> {
+    for sub in subdirs(path) {
+        rmdir_tree(&sub)?;
+    }
+    rmdir_retry(path)
 }
 
 fn rmdir_retry(path: &Path) -> Result<()> {

@@ -122,11 +122,61 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                 }
             });
         }
-        Command::Ps(_) => bail!("ps is not supported by runr yet"),
-        Command::Pause(_) => bail!("pause is not supported by runr yet"),
-        Command::Resume(_) => bail!("resume is not supported by runr yet"),
-        Command::Events(_) => bail!("events is not supported by runr yet"),
-        Command::Update(_) => bail!("update is not supported by runr yet"),
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => {
+            let (locked, state) = store.open(id)?;
+            if locked.status(&state) == container::state::Status::Stopped {
+                return Err(ContainerError::NotRunning.into());
+            }
+            drop(locked);
+            match format.as_str() {
+                "json" => println!("{}", serde_json::to_string(&container::ps::pids(&state))?),
+                "table" => print!("{}", container::ps::table(&state, ps_args)?),
+                other => bail!("invalid format option {other:?}"),
+            }
+        }
+        Command::Pause { id } => {
+            let (locked, state) = store.open(id)?;
+            container::pause::pause(&locked, &state)?;
+        }
+        Command::Resume { id } => {
+            let (locked, state) = store.open(id)?;
+            container::pause::resume(&locked, &state)?;
+        }
+        Command::Events {
+            interval,
+            stats,
+            id,
+        } => {
+            let interval = container::events::parse_duration(interval)?;
+            container::events::events(&store, id, *stats, interval)?;
+        }
+        Command::Update(a) => {
+            let flags = container::update::UpdateFlags {
+                resources: a.resources.clone(),
+                memory: a.memory.clone(),
+                memory_swap: a.memory_swap.clone(),
+                memory_reservation: a.memory_reservation.clone(),
+                kernel_memory: a.kernel_memory.clone(),
+                kernel_memory_tcp: a.kernel_memory_tcp.clone(),
+                cpu_share: a.cpu_share,
+                cpu_quota: a.cpu_quota,
+                cpu_period: a.cpu_period,
+                cpu_rt_period: a.cpu_rt_period,
+                cpu_rt_runtime: a.cpu_rt_runtime,
+                cpuset_cpus: a.cpuset_cpus.clone(),
+                cpuset_mems: a.cpuset_mems.clone(),
+                pids_limit: a.pids_limit,
+                blkio_weight: a.blkio_weight,
+                l3_cache_schema: a.l3_cache_schema.clone(),
+                mem_bw_schema: a.mem_bw_schema.clone(),
+            };
+            let (locked, state) = store.open(&a.id)?;
+            container::update::update(&locked, &state, &flags)?;
+        }
         Command::Features(_) => bail!("features is not supported by runr yet"),
         Command::Checkpoint(_) => bail!("checkpoint is not supported by runr"),
         Command::Restore(_) => bail!("restore is not supported by runr"),

@@ -134,15 +134,31 @@ pub enum Command {
     /// execute new process inside the container
     Exec(ExecArgs),
     /// ps displays the processes running inside a container
-    Ps(Unsupported),
+    Ps {
+        /// select one of: table or json
+        #[arg(short = 'f', long, default_value = "table")]
+        format: String,
+        id: String,
+        /// arguments for ps (default -ef)
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
     /// pause suspends all processes inside the container
-    Pause(Unsupported),
+    Pause { id: String },
     /// resumes all processes that have been previously paused
-    Resume(Unsupported),
+    Resume { id: String },
     /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
-    Events(Unsupported),
+    Events {
+        /// set the stats collection interval
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        /// display the container's stats then exit
+        #[arg(long)]
+        stats: bool,
+        id: String,
+    },
     /// update container resource constraints
-    Update(Unsupported),
+    Update(UpdateArgs),
     /// show the enabled features
     Features(Unsupported),
     /// checkpoint a running container
@@ -204,6 +220,62 @@ pub struct ExecArgs {
     /// the container id, then the command and its arguments
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UpdateArgs {
+    /// path to a file containing the resources to update, or '-' to read from stdin
+    #[arg(short = 'r', long)]
+    pub resources: Option<String>,
+    /// memory limit (in bytes)
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// total memory usage (memory + swap); set '-1' to enable unlimited swap
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    /// memory reservation or soft_limit (in bytes)
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// (obsoleted; do not use)
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    /// (obsoleted; do not use)
+    #[arg(long = "kernel-memory-tcp")]
+    pub kernel_memory_tcp: Option<String>,
+    /// CPU shares (relative weight vs. other containers)
+    #[arg(long = "cpu-share")]
+    pub cpu_share: Option<u64>,
+    /// CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS period to be used for hardcapping (in usecs). 0 to use system default
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// CPU realtime period to be used for hardcapping (in usecs). 0 to use system default
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period
+    #[arg(long = "cpu-rt-runtime")]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPU(s) to use
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory node(s) to use
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of pids allowed in the container
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Specifies per cgroup weight, range is from 10 to 1000
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// The string of Intel RDT/CAT L3 cache schema
+    #[arg(long = "l3-cache-schema")]
+    pub l3_cache_schema: Option<String>,
+    /// The string of Intel RDT/MBA memory bandwidth schema
+    #[arg(long = "mem-bw-schema")]
+    pub mem_bw_schema: Option<String>,
+    pub id: String,
 }
 
 /// A subcommand that is part of runc's contract but not built yet: its

@@ -142,11 +142,11 @@ fn setup(
     );
     let cgroup_paths = cg.paths.clone();
     cleanup.cgroups = Some(cg);
-    for (mount, path) in &cgroup_paths {
-        if Path::new(mount).file_name().is_some_and(|n| n == "devices") {
-            devices::apply_v1(path, &rules)?;
-        }
+    let cg = cleanup.cgroups.as_ref().expect("just set");
+    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+        cg.apply(r, false)?;
     }
+    cg.apply_devices(&rules)?;
 
     let dir = cleanup.locked.as_ref().expect("locked").dir.clone();
     let fifo_path = dir.join(super::state::EXEC_FIFO);

@@ -2,12 +2,16 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod kill;
 pub mod list;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod start;
 pub mod state;
+pub mod update;
 
 /// The version of the runtime spec runr's state and `--version` follow.
 pub const OCI_VERSION: &str = "1.3.0";

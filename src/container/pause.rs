@@ -1,0 +1,25 @@
+//! `pause` and `resume` through the freezer.
+
+use anyhow::{bail, Result};
+
+use super::state::{Locked, State, Status};
+use super::ContainerError;
+use crate::cgroups::Cgroups;
+
+pub fn pause(locked: &Locked, state: &State) -> Result<()> {
+    match locked.status(state) {
+        Status::Running | Status::Created => {
+            Cgroups::from_paths(&state.cgroup_paths).set_frozen(true)
+        }
+        Status::Paused => bail!("container already paused"),
+        _ => Err(ContainerError::NotRunning.into()),
+    }
+}
+
+pub fn resume(locked: &Locked, state: &State) -> Result<()> {
+    match locked.status(state) {
+        Status::Paused => Cgroups::from_paths(&state.cgroup_paths).set_frozen(false),
+        Status::Stopped => Err(ContainerError::NotRunning.into()),
+        _ => bail!("container not paused"),
+    }
+}

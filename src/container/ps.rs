@@ -1,0 +1,49 @@
+//! `ps`: the container's processes, as host pids (json) or as `ps` rows.
+
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use super::state::State;
+use crate::cgroups::Cgroups;
+
+pub fn pids(state: &State) -> Vec<i32> {
+    Cgroups::from_paths(&state.cgroup_paths).pids()
+}
+
+/// Runs `ps ARGS` (default `-ef`) and keeps the header and the rows whose
+/// PID column is one of the container's.
+pub fn table(state: &State, args: &[String]) -> Result<String> {
+    let args: Vec<String> = if args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        args.to_vec()
+    };
+    let out = Command::new("ps").args(&args).output().context("run ps")?;
+    if !out.status.success() {
+        bail!(
+            "ps {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let Some(col) = header.split_whitespace().position(|h| h == "PID") else {
+        bail!("couldn't find PID field in ps output");
+    };
+    let pids = pids(state);
+    let mut s = format!("{header}\n");
+    for l in lines {
+        let pid = l
+            .split_whitespace()
+            .nth(col)
+            .and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            s.push_str(l);
+            s.push('\n');
+        }
+    }
+    Ok(s)
+}
