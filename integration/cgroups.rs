@@ -284,3 +284,107 @@ fn bad_limits_fail_cleanly() {
     assert_eq!(ctx.state(&id)["status"], "running");
     ctx.runr(&["delete", "-f", &id]).ok();
 }
+
+#[test]
+fn ebpf_device_filter_enforces_rules_on_cgroup_v2() {
+    use runr::cgroups::devices::Rule;
+    use std::os::unix::process::CommandExt;
+    // This host's cgroup2 mount (hybrid: /sys/fs/cgroup/unified) takes
+    // device programs like a unified host does.
+    let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.join("cgroup.procs").exists() && p.join("cgroup.controllers").exists())
+        .expect("a cgroup2 mount");
+    let dir = mount.join(format!("runr-test-ebpf-{}", std::process::id()));
+    std::fs::create_dir(&dir).unwrap();
+    let rules = vec![
+        Rule {
+            allow: false,
+            typ: 'a',
+            major: None,
+            minor: None,
+            access: "rwm".into(),
+        },
+        Rule {
+            allow: true,
+            typ: 'c',
+            major: Some(1),
+            minor: Some(3),
+            access: "rw".into(),
+        },
+    ];
+    let applied = runr::cgroups::ebpf::apply(&dir, &rules);
+    let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_str().unwrap()).unwrap();
+    let out = applied.as_ref().ok().map(|_| {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 && echo zero-ok || echo zero-denied"]);
+        // SAFETY: only open/write/close between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::close(fd);
+                Ok(())
+            });
+        }
+        cmd.output().unwrap()
+    });
+    let _ = std::fs::remove_dir(&dir);
+    applied.unwrap();
+    let out = out.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "null-ok\nzero-denied\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn v2_freeze_kill_and_remove_on_the_real_unified_mount() {
+    use std::collections::BTreeMap;
+    use std::os::unix::process::CommandExt;
+    let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.join("cgroup.controllers").exists())
+        .expect("a cgroup2 mount");
+    let dir = mount.join(format!("runr-test-v2-{}", std::process::id()));
+    std::fs::create_dir(&dir).unwrap();
+    let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_str().unwrap()).unwrap();
+    let mut cmd = Command::new("/bin/sleep");
+    cmd.arg("1000");
+    // SAFETY: only open/write/close between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut paths = BTreeMap::new();
+    paths.insert(mount.to_string_lossy().into_owned(), dir.clone());
+    let cg = runr::cgroups::Cgroups::from_paths(&paths);
+    assert_eq!(cg.pids(), vec![child.id() as i32]);
+    cg.set_frozen(true).unwrap();
+    assert!(std::fs::read_to_string(dir.join("cgroup.events"))
+        .unwrap()
+        .contains("frozen 1"));
+    assert!(runr::cgroups::is_frozen(&paths));
+    cg.set_frozen(false).unwrap();
+    assert!(std::fs::read_to_string(dir.join("cgroup.events"))
+        .unwrap()
+        .contains("frozen 0"));
+    let stats = serde_json::to_value(cg.stats().unwrap()).unwrap();
+    assert!(stats["cpu"].is_object());
+    cg.kill_all().unwrap();
+    let _ = child.wait();
+    cg.destroy().unwrap();
+    assert!(!dir.exists());
+}

@@ -149,10 +149,13 @@ impl Plan {
     /// or, when a user namespace is joined, from a short-lived intermediate
     /// that enters it first (setns to a user namespace would change this
     /// process's own credentials). The init gets `Forked::Child`.
-    pub fn spawn(&self) -> Result<sys::Forked> {
+    /// `into_cgroup`: a v2 cgroup directory fd for CLONE_INTO_CGROUP, so
+    /// the child is born in its cgroup (a kernel without it falls back to
+    /// a plain clone3; the caller writes cgroup.procs either way).
+    pub fn spawn(&self, into_cgroup: Option<std::os::fd::RawFd>) -> Result<sys::Forked> {
         let Some(userns) = &self.join_user else {
             self.join_pid_for_children()?;
-            return sys::clone3(self.clone_flags, None).context("clone the container init");
+            return clone_into(self.clone_flags, into_cgroup);
         };
         let ns = fs::File::open(userns)
             .with_context(|| format!("open user namespace {}", userns.display()))?;
@@ -167,9 +170,7 @@ impl Plan {
                 let r = sys::setns(&ns, libc::CLONE_NEWUSER)
                     .with_context(|| format!("join user namespace {}", userns.display()))
                     .and_then(|_| self.join_pid_for_children())
-                    .and_then(|_| {
-                        sys::clone3(self.clone_flags, None).context("clone the container init")
-                    });
+                    .and_then(|_| clone_into(self.clone_flags, into_cgroup));
                 match r {
                     Ok(sys::Forked::Child) => Ok(sys::Forked::Child),
                     Ok(sys::Forked::Parent(pid)) => {
@@ -233,6 +234,22 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
         fs::write(proc.join("gid_map"), map_text(m)).context("write gid_map")?;
     }
     Ok(())
+}
+
+/// clone3, into a cgroup when one is given and the kernel can.
+fn clone_into(flags: u64, cgroup: Option<std::os::fd::RawFd>) -> Result<sys::Forked> {
+    if cgroup.is_some() {
+        match sys::clone3(flags, cgroup) {
+            Ok(f) => return Ok(f),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::E2BIG) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)
+                ) => {}
+            Err(e) => return Err(e).context("clone the container init into its cgroup"),
+        }
+    }
+    sys::clone3(flags, None).context("clone the container init")
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! device rules come with the cgroups issue.
 
 pub mod devices;
+pub mod ebpf;
 pub mod stats;
 pub mod v1;
 pub mod v2;
@@ -156,6 +157,25 @@ type Layout = (Vec<(String, PathBuf)>, Option<PathBuf>);
 #[derive(Debug, Default)]
 pub struct Cgroups {
     pub paths: BTreeMap<String, PathBuf>,
+    /// The v2 directory, held open for CLONE_INTO_CGROUP.
+    v2_fd: Option<fs::File>,
+}
+
+fn is_cgroup2(p: &Path) -> bool {
+    nix::sys::statfs::statfs(p)
+        .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
+/// True if /proc/PID/cgroup shows the v2 entry at `path`'s cgroup.
+fn in_cgroup(pid: i32, path: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+        return false;
+    };
+    let Some(v2) = text.lines().find_map(|l| l.strip_prefix("0::")) else {
+        return false;
+    };
+    path.ends_with(v2.trim_start_matches('/')) && !v2.trim_start_matches('/').is_empty()
 }
 
 impl Cgroups {
@@ -163,12 +183,38 @@ impl Cgroups {
     pub fn create(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroups> {
         let proc_cgroup =
             fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
+        Self::create_in(&hierarchies()?, &proc_cgroup, cgroups_path, id)
+    }
+
+    /// `create` with the hierarchies and /proc/self/cgroup text given, so
+    /// that a fake cgroupfs tree can stand in for the real one.
+    pub fn create_in(
+        hs: &[Hierarchy],
+        proc_cgroup: &str,
+        cgroups_path: Option<&Path>,
+        id: &str,
+    ) -> Result<Cgroups> {
+        // On a unified-only host runc puts relative paths under the parent
+        // of its own cgroup: a v2 cgroup with processes cannot have
+        // children with controllers (no internal processes).
+        let unified_only = hs.iter().all(|h| h.v2);
         let mut cg = Cgroups::default();
-        for h in hierarchies()? {
-            let caller = own_path(&proc_cgroup, &h);
-            let path = container_path(&h, cgroups_path, id, &caller);
+        for h in hs {
+            let mut caller = own_path(proc_cgroup, h);
+            if unified_only {
+                caller = Path::new(&caller)
+                    .parent()
+                    .unwrap_or(Path::new("/"))
+                    .to_string_lossy()
+                    .into_owned();
+            }
+            let path = container_path(h, cgroups_path, id, &caller);
             let key = h.mount.to_string_lossy().into_owned();
-            let made = mkdir_levels(&h.mount, &path, h.controllers.iter().any(|c| c == "cpuset"));
+            let made = if unified_only {
+                mkdir_levels_v2(&h.mount, &path)
+            } else {
+                mkdir_levels(&h.mount, &path, h.controllers.iter().any(|c| c == "cpuset"))
+            };
             if let Err(e) = made {
                 cg.destroy().ok();
                 return Err(e);
@@ -181,12 +227,35 @@ impl Cgroups {
     pub fn from_paths(paths: &BTreeMap<String, PathBuf>) -> Cgroups {
         Cgroups {
             paths: paths.clone(),
+            v2_fd: None,
         }
+    }
+
+    /// The v2 directory (a cgroup2 hierarchy, hybrid or unified).
+    pub fn v2_dir(&self) -> Option<PathBuf> {
+        self.paths.values().find(|p| is_cgroup2(p)).cloned()
+    }
+
+    /// Opens the v2 directory for CLONE_INTO_CGROUP.
+    pub fn open_v2(&mut self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        let dir = self.v2_dir()?;
+        let f = fs::File::open(&dir).ok()?;
+        let fd = f.as_raw_fd();
+        self.v2_fd = Some(f);
+        Some(fd)
     }
 
     /// Moves a process into every hierarchy.
     pub fn add(&self, pid: i32) -> Result<()> {
         for path in self.paths.values() {
+            // Born there by CLONE_INTO_CGROUP already?
+            if self.v2_fd.is_some()
+                && self.v2_dir().as_deref() == Some(path.as_path())
+                && in_cgroup(pid, path)
+            {
+                continue;
+            }
             let f = path.join("cgroup.procs");
             fs::write(&f, pid.to_string())
                 .with_context(|| format!("join cgroup {}", path.display()))?;
@@ -317,12 +386,18 @@ impl Cgroups {
         }
     }
 
-    /// Device rules: v1 devices.allow/deny.
+    /// Device rules: v1 devices.allow/deny, or on a unified host an eBPF
+    /// program attached to the v2 cgroup.
     pub fn apply_devices(&self, rules: &[devices::Rule]) -> Result<()> {
-        let (v1dirs, _) = self.layout()?;
-        match v1dirs.iter().find(|(c, _)| c == "devices") {
-            Some((_, dir)) => devices::apply_v1(dir, rules),
-            None => bail!("device rules need the v1 devices controller; the cgroup v2 eBPF device filter is not in runr yet"),
+        let (v1dirs, v2dir) = self.layout()?;
+        if let Some((_, dir)) = v1dirs.iter().find(|(c, _)| c == "devices") {
+            return devices::apply_v1(dir, rules);
+        }
+        match v2dir {
+            Some(dir) if v1dirs.is_empty() => ebpf::apply(&dir, rules),
+            _ => bail!(
+                "device rules need the devices cgroup controller, which this host does not have"
+            ),
         }
     }
 
@@ -405,6 +480,29 @@ fn mkdir_levels(mount: &Path, path: &Path, cpuset: bool) -> Result<()> {
     Ok(())
 }
 
+/// Creates each missing level on a unified host, enabling in every parent
+/// the controllers it has, so the container's cgroup gets them all.
+fn mkdir_levels_v2(mount: &Path, path: &Path) -> Result<()> {
+    let rel = path.strip_prefix(mount).unwrap_or(path);
+    let mut cur = mount.to_path_buf();
+    for comp in rel.components() {
+        let avail = fs::read_to_string(cur.join("cgroup.controllers")).unwrap_or_default();
+        let enable: Vec<String> = avail.split_whitespace().map(|c| format!("+{c}")).collect();
+        if !enable.is_empty() {
+            // A parent that cannot take some controller (busy, threaded)
+            // still gets the container; the limit write names the gap.
+            let _ = fs::write(cur.join("cgroup.subtree_control"), enable.join(" "));
+        }
+        cur.push(comp);
+        match fs::create_dir(&cur) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("create cgroup {}", cur.display())),
+        }
+    }
+    Ok(())
+}
+
 /// True if the container's freezer says it is frozen.
 pub fn is_frozen(paths: &BTreeMap<String, PathBuf>) -> bool {
     paths.values().any(|p| {
@@ -435,6 +533,45 @@ mod tests {
         assert!(hs[0].v2 && hs[0].mount == Path::new("/sys/fs/cgroup/unified"));
         assert_eq!(hs[1].controllers, vec!["cpu", "cpuacct"]);
         assert_eq!(hs[2].controllers, vec!["xattr", "name=systemd"]);
+    }
+
+    #[test]
+    fn unified_host_uses_the_callers_parent_and_enables_controllers() {
+        let root = std::env::temp_dir().join(format!("runr-unit-v2tree-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("user.slice/session")).unwrap();
+        fs::write(root.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        fs::write(
+            root.join("user.slice/cgroup.controllers"),
+            "cpu memory pids\n",
+        )
+        .unwrap();
+        let hs = vec![Hierarchy {
+            mount: root.clone(),
+            controllers: vec![],
+            v2: true,
+        }];
+        let cg = Cgroups::create_in(&hs, "0::/user.slice/session\n", None, "c1").unwrap();
+        let dir = root.join("user.slice/c1");
+        assert_eq!(cg.paths.values().next().unwrap(), &dir);
+        assert!(dir.is_dir());
+        assert_eq!(
+            fs::read_to_string(root.join("user.slice/cgroup.subtree_control")).unwrap(),
+            "+cpu +memory +pids"
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("cgroup.subtree_control")).unwrap(),
+            "+cpu +memory +pids"
+        );
+        let abs = Cgroups::create_in(
+            &hs,
+            "0::/user.slice/session\n",
+            Some(Path::new("/machine/c2")),
+            "c2",
+        )
+        .unwrap();
+        assert_eq!(abs.paths.values().next().unwrap(), &root.join("machine/c2"));
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -162,7 +162,8 @@ fn setup(
     let (parent, child) = sync::pair().context("create sync socket")?;
 
     plan.prepare_parent(spec)?;
-    let forked = plan.spawn()?;
+    let into = cleanup.cgroups.as_mut().and_then(|c| c.open_v2());
+    let forked = plan.spawn(into)?;
     let pid = match forked {
         sys::Forked::Child => {
             drop(parent);

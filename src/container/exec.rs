@@ -54,14 +54,15 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     let (process, caps) = build_process(&locked, opts)?;
     config::validate_process(&process)?;
     let plan = Plan::for_exec(state.pid)?;
-    let cgroups = cgroups_for(&state, opts.cgroup.as_deref())?;
+    let mut cgroups = cgroups_for(&state, opts.cgroup.as_deref())?;
     let terminal = process.terminal().unwrap_or(false);
     let (child_console, console) =
         super::create::console_for(terminal, opts.console_socket.as_deref(), opts.detach)?;
 
     let set = (!opts.detach).then(forward::block_all);
     let (parent, ch) = sync::pair().context("create sync socket")?;
-    let pid = match plan.spawn()? {
+    let into = cgroups.open_v2();
+    let pid = match plan.spawn(into)? {
         sys::Forked::Child => {
             drop(parent);
             let console_fd = child_console.as_ref().map(|c| c.as_raw_fd());
