@@ -94,8 +94,12 @@ fn unsupported_fields_are_refused_by_name() {
         "process.apparmorProfile is not supported",
     );
     let mut c = ctx.config("true");
-    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"});
-    create_fails(&ctx, &ctx.bundle_with(&c), "linux.seccomp is not supported");
+    c["linux"]["personality"] = json!({"domain": "LINUX"});
+    create_fails(
+        &ctx,
+        &ctx.bundle_with(&c),
+        "linux.personality is not supported",
+    );
     let mut c = ctx.config("true");
     c["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(

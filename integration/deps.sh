@@ -15,3 +15,18 @@ if ! static_busybox; then
     apt-get install -y -qq busybox-static >/dev/null
 fi
 static_busybox || { echo "no static /bin/busybox after installing busybox-static" >&2; exit 1; }
+
+# Docker's default seccomp profile, as Debian ships it (in the source of
+# Docker's Go packages), for the seccomp tests. Extracted, not installed.
+FIX=build/fixtures/docker-seccomp-default.json
+if [ ! -s "$FIX" ]; then
+    mkdir -p build/fixtures build/debs
+    if [ "$(id -u)" = 0 ] && [ -z "$(ls build/debs/golang-github-docker-docker-dev_*.deb 2>/dev/null)" ]; then
+        (cd build/debs && apt-get download golang-github-docker-docker-dev >/dev/null 2>&1) ||
+            { apt-get update -qq && (cd build/debs && apt-get download golang-github-docker-docker-dev >/dev/null); }
+    fi
+    deb=$(ls build/debs/golang-github-docker-docker-dev_*.deb | head -n 1)
+    dpkg-deb --fsys-tarfile "$deb" |
+        tar -xO ./usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json > "$FIX.tmp"
+    mv "$FIX.tmp" "$FIX"
+fi

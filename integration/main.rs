@@ -13,4 +13,5 @@ mod exec;
 mod hooks;
 mod lifecycle;
 mod namespaces;
+mod seccomp;
 mod terminal;

@@ -220,9 +220,6 @@ fn validate_rest(spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    if linux.seccomp().is_some() {
-        return Err(unsupported("linux.seccomp"));
-    }
     if linux
         .mount_label()
         .as_deref()
@@ -315,18 +312,11 @@ mod tests {
 
     #[test]
     fn unsupported_fields_are_refused_by_name() {
-        let cases = [
-            (
-                r#""linux":{"#,
-                r#""linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW"},"#,
-                "linux.seccomp",
-            ),
-            (
-                r#""linux":{"#,
-                r#""linux":{"intelRdt":{"closID":"x"},"#,
-                "linux.intelRdt",
-            ),
-        ];
+        let cases = [(
+            r#""linux":{"#,
+            r#""linux":{"intelRdt":{"closID":"x"},"#,
+            "linux.intelRdt",
+        )];
         for (from, to, field) in cases {
             let (spec, _) = parse(MINIMAL.replace(from, to).as_bytes()).unwrap();
             let err = validate(&spec).unwrap_err().to_string();

@@ -128,6 +128,7 @@ fn setup(
 ) -> Result<State> {
     let spec = &config.spec;
     let plan = Plan::from_spec(spec)?;
+    let seccomp = linux_seccomp(spec)?;
     let linux = spec.linux().as_ref();
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let cg = Cgroups::create(cgroups_path, id)?;
@@ -181,6 +182,7 @@ fn setup(
                 preserve_fds: opts.preserve_fds,
                 cgroup_paths: &cgroup_paths,
                 console: console_fd,
+                seccomp: seccomp.as_ref(),
             })
         }
         sys::Forked::Parent(pid) => pid,
@@ -229,26 +231,62 @@ fn parent_side(ch: &Channel, id: &str, pid: i32, config: &Config, cleanup: &Clea
         cg.add(pid)?;
     }
     ch.send_proceed().context("start the init")?;
-    match ch.recv().context("sync: waiting for the init")? {
-        Message::CreateHooks => {
-            let state = HookState {
-                oci_version: OCI_VERSION,
-                id,
-                status: "creating",
-                pid,
-                bundle: &config.bundle,
-                annotations: config.spec.annotations().as_ref(),
-            };
-            hooks::run(&config.spec, Kind::Prestart, &state)?;
-            hooks::run(&config.spec, Kind::CreateRuntime, &state)?;
-            ch.send(&Message::CreateHooksDone)
-                .context("resume the init")?;
-            ch.expect(Message::Ready).map_err(|e| anyhow!(e))
+    let state = HookState {
+        oci_version: OCI_VERSION,
+        id,
+        status: "creating",
+        pid,
+        bundle: &config.bundle,
+        annotations: config.spec.annotations().as_ref(),
+    };
+    loop {
+        match ch.recv_any().context("sync: waiting for the init")? {
+            (Message::CreateHooks, _) => {
+                hooks::run(&config.spec, Kind::Prestart, &state)?;
+                hooks::run(&config.spec, Kind::CreateRuntime, &state)?;
+                ch.send(&Message::CreateHooksDone)
+                    .context("resume the init")?;
+            }
+            (Message::SeccompListener, Some(fd)) => {
+                seccomp_agent(&config.spec, &state, fd.as_raw_fd())?;
+                ch.send(&Message::SeccompListenerDone)
+                    .context("resume the init")?;
+            }
+            (Message::Ready, _) => return Ok(()),
+            (Message::Failed(msg), _) => bail!("{msg}"),
+            (other, _) => bail!("sync: expected Ready, got {other:?}"),
         }
-        Message::Ready => Ok(()),
-        Message::Failed(msg) => Err(anyhow!(msg)),
-        other => bail!("sync: expected Ready, got {other:?}"),
     }
+}
+
+/// Hands a seccomp listener fd to the agent at linux.seccomp.listenerPath.
+pub fn seccomp_agent(
+    spec: &oci_spec::runtime::Spec,
+    state: &HookState,
+    fd: std::os::fd::RawFd,
+) -> Result<()> {
+    let sc = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .context("no linux.seccomp")?;
+    let path = sc
+        .listener_path()
+        .as_ref()
+        .context("no linux.seccomp.listenerPath")?;
+    let meta = sc.listener_metadata().as_deref().unwrap_or("");
+    crate::security::seccomp::send_to_agent(path, meta, state, fd)
+}
+
+/// The compiled linux.seccomp, if any.
+pub fn linux_seccomp(
+    spec: &oci_spec::runtime::Spec,
+) -> Result<Option<crate::security::seccomp::Filter>> {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(crate::security::seccomp::Filter::new)
+        .transpose()
 }
 
 /// The pid file, written atomically as runc does.

@@ -4,7 +4,7 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
-use oci_spec::runtime::Process;
+use oci_spec::runtime::{Process, Spec};
 
 use super::state::{Locked, State, Status, Store};
 use crate::cgroups::Cgroups;
@@ -52,6 +52,9 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
         bail!("exec --apparmor and --process-label are not supported by runr yet");
     }
     let (process, caps) = build_process(&locked, opts)?;
+    // exec'd processes get the container's seccomp filter, as with runc.
+    let spec = locked.saved_spec()?;
+    let seccomp = super::create::linux_seccomp(&spec)?;
     config::validate_process(&process)?;
     let plan = Plan::for_exec(state.pid)?;
     let mut cgroups = cgroups_for(&state, opts.cgroup.as_deref())?;
@@ -75,13 +78,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
                 caps: &caps,
                 preserve_fds: opts.preserve_fds,
                 console: console_fd,
+                seccomp: seccomp.as_ref(),
             })
         }
         sys::Forked::Parent(pid) => pid,
     };
     drop(ch);
     drop(child_console);
-    if let Err(e) = start_child(&parent, pid, &cgroups) {
+    if let Err(e) = start_child(&parent, pid, &cgroups, &spec, &state) {
         let _ = sys::kill(pid, libc::SIGKILL);
         let _ = sys::waitpid(pid, 0);
         return Err(e);
@@ -103,14 +107,30 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
 
 /// Puts the child in the container's cgroups, lets it go, and waits for
 /// the execve (the channel closes) or its error.
-fn start_child(parent: &sync::Channel, pid: i32, cgroups: &Cgroups) -> Result<()> {
+fn start_child(
+    parent: &sync::Channel,
+    pid: i32,
+    cgroups: &Cgroups,
+    spec: &Spec,
+    state: &State,
+) -> Result<()> {
     cgroups.add(pid)?;
     parent.send_proceed().context("start the exec process")?;
-    match parent.recv() {
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
-        Ok(Message::Failed(msg)) => Err(anyhow!(msg)),
-        Ok(other) => bail!("sync: unexpected {other:?} from the exec process"),
-        Err(e) => Err(e).context("sync with the exec process"),
+    loop {
+        match parent.recv_any() {
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok((Message::SeccompListener, Some(fd))) => {
+                let mut hs = state.hook_state("running");
+                hs.pid = pid;
+                super::create::seccomp_agent(spec, &hs, fd.as_raw_fd())?;
+                parent
+                    .send(&Message::SeccompListenerDone)
+                    .context("resume the exec process")?;
+            }
+            Ok((Message::Failed(msg), _)) => return Err(anyhow!(msg)),
+            Ok((other, _)) => bail!("sync: unexpected {other:?} from the exec process"),
+            Err(e) => return Err(e).context("sync with the exec process"),
+        }
     }
 }
 

@@ -17,6 +17,8 @@ pub struct ExecArgs<'a> {
     pub process: &'a Process,
     pub caps: &'a CapSets,
     pub preserve_fds: u32,
+    /// The container's seccomp filter.
+    pub seccomp: Option<&'a crate::security::seccomp::Filter>,
     /// A socket to send the pty master on (`exec -t`).
     pub console: Option<std::os::fd::RawFd>,
 }
@@ -51,6 +53,6 @@ fn setup_and_exec(a: &ExecArgs) -> Result<std::convert::Infallible> {
         // SAFETY: the console socket is ours and used no more.
         unsafe { libc::close(fd) };
     }
-    let exe = finish::prepare(a.process, a.caps)?;
+    let exe = finish::prepare(a.process, a.caps, a.seccomp.map(|f| (f, &a.channel)))?;
     finish::exec(a.process, &exe, a.preserve_fds)
 }

@@ -9,19 +9,51 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::Process;
 
+use std::os::fd::AsRawFd;
+
+use super::sync::{Channel, Message};
 use crate::security::caps::CapSets;
+use crate::security::seccomp::Filter;
 use crate::{security, sys};
 
+/// Loads the seccomp filter and, for notify rules, passes the listener
+/// fd to the parent, which hands it to the agent.
+fn load_seccomp(filter: &Filter, channel: &Channel) -> Result<()> {
+    if let Some(fd) = filter.load()? {
+        channel
+            .send_with_fd(&Message::SeccompListener, fd.as_raw_fd())
+            .context("pass the seccomp listener fd")?;
+        channel
+            .expect(Message::SeccompListenerDone)
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
 /// Applies the process's settings; returns the resolved executable.
-pub fn prepare(process: &Process, caps: &CapSets) -> Result<CString> {
+/// Seccomp needs no_new_privs or CAP_SYS_ADMIN: without noNewPrivileges
+/// it is loaded before the capabilities are dropped, with it after, as
+/// runc does.
+pub fn prepare(
+    process: &Process,
+    caps: &CapSets,
+    seccomp: Option<(&Filter, &Channel)>,
+) -> Result<CString> {
     security::rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .with_context(|| format!("set oom_score_adj to {adj}"))?;
     }
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if let (Some((f, ch)), false) = (seccomp, nnp) {
+        load_seccomp(f, ch)?;
+    }
     security::user::switch(process.user(), caps)?;
-    if process.no_new_privileges().unwrap_or(false) {
+    if nnp {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).context("set no_new_privs")?;
+        if let Some((f, ch)) = seccomp {
+            load_seccomp(f, ch)?;
+        }
     }
     std::env::set_current_dir(process.cwd()).with_context(|| {
         format!(

@@ -26,6 +26,8 @@ pub struct InitArgs<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub cgroup_paths: &'a std::collections::BTreeMap<String, PathBuf>,
+    /// The compiled linux.seccomp filter.
+    pub seccomp: Option<&'a crate::security::seccomp::Filter>,
     /// A socket to send the pty master on (process.terminal).
     pub console: Option<std::os::fd::RawFd>,
 }
@@ -134,7 +136,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
     {
         rootfs::readonly_root()?;
     }
-    let exe = finish::prepare(process, &a.config.caps)?;
+    let exe = finish::prepare(process, &a.config.caps, a.seccomp.map(|f| (f, &a.channel)))?;
     a.channel.send_ready().context("report ready")?;
     a.channel
         .expect(Message::Recorded)

@@ -12,7 +12,11 @@
 //!    | prestart, createRuntime hooks           |  such hooks)
 //!    | ------------ CreateHooksDone ---------> |
 //!    |                                         | createContainer hooks, pivot,
-//!    |                                         | sysctl, rlimits, user, caps
+//!    |                                         | sysctl, rlimits, user, caps,
+//!    |                                         | seccomp
+//!    | <--- SeccompListener (+fd) ------------ | (only for notify rules)
+//!    | fd and state to the agent               |
+//!    | --------- SeccompListenerDone --------> |
 //!    | <-------- Ready | Failed(msg) --------- |
 //!    | state.json, pid file                    |
 //!    | ---------------- Recorded ------------> |
@@ -36,6 +40,11 @@ pub enum Message {
     CreateHooks,
     /// parent → init: those hooks ran.
     CreateHooksDone,
+    /// init (or exec child) → parent, with the seccomp listener fd
+    /// attached: hand it to the agent at listenerPath.
+    SeccompListener,
+    /// parent → init: the agent has the fd.
+    SeccompListenerDone,
     /// init → parent: everything is set up; only the exec is left.
     Ready,
     /// parent → init: the state is recorded; wait for `start`.
@@ -102,28 +111,62 @@ impl Channel {
         Ok(())
     }
 
+    /// Sends a message with a file descriptor attached (SCM_RIGHTS).
+    pub fn send_with_fd(&self, msg: &Message, fd: std::os::fd::RawFd) -> io::Result<()> {
+        let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        crate::terminal::send_fd(self.fd.as_raw_fd(), fd, &buf)
+    }
+
+    /// Receives one message and the file descriptor sent with it, if any;
+    /// end of file (the peer died or exec'd) is an UnexpectedEof error.
+    pub fn recv_any(&self) -> io::Result<(Message, Option<OwnedFd>)> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
+        let mut cbuf = vec![0u8; space];
+        loop {
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            // SAFETY: msghdr points at valid buffers for the call; the fd
+            // taken from the control message is new and ours.
+            unsafe {
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_iov = &mut iov;
+                msg.msg_iovlen = 1;
+                msg.msg_control = cbuf.as_mut_ptr().cast();
+                msg.msg_controllen = space;
+                let n = libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
+                if n < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.raw_os_error() == Some(libc::EINTR) {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the other side exited",
+                    ));
+                }
+                let cmsg = libc::CMSG_FIRSTHDR(&msg);
+                let fd = if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                    Some(OwnedFd::from_raw_fd(std::ptr::read_unaligned(
+                        libc::CMSG_DATA(cmsg) as *const i32,
+                    )))
+                } else {
+                    None
+                };
+                let m = serde_json::from_slice(&buf[..n as usize]).map_err(io::Error::other)?;
+                return Ok((m, fd));
+            }
+        }
+    }
+
     /// Receives one message; end of file (the peer died) is an error.
     pub fn recv(&self) -> io::Result<Message> {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            // SAFETY: buf is a valid writable buffer.
-            let r =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return Err(e);
-            }
-            if r == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the other side exited",
-                ));
-            }
-            return serde_json::from_slice(&buf[..r as usize]).map_err(io::Error::other);
-        }
+        self.recv_any().map(|(m, _)| m)
     }
 
     /// Receives a message and checks it is the one the protocol expects
