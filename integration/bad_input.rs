@@ -87,25 +87,29 @@ fn setup_failure_in_the_init_is_reported_and_cleaned() {
 fn unsupported_fields_are_refused_by_name() {
     let ctx = Ctx::new("unsupported");
     let mut c = ctx.config("true");
-    c["process"]["apparmorProfile"] = json!("docker-default");
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/x", "type": "bind", "source": "/tmp",
+        "options": ["bind"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+    );
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "process.apparmorProfile is not supported",
+        "mounts[].uidMappings is not supported",
     );
     let mut c = ctx.config("true");
-    c["linux"]["personality"] = json!({"domain": "LINUX"});
+    c["linux"]["netDevices"] = json!({"eth9": {"name": "eth0"}});
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "linux.personality is not supported",
+        "linux.netDevices is not supported",
     );
     let mut c = ctx.config("true");
     c["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "linux.intelRdt is not supported",
+        "linux.intelRdt is set but this host has no resctrl",
     );
 }
 

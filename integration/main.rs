@@ -13,5 +13,6 @@ mod exec;
 mod hooks;
 mod lifecycle;
 mod namespaces;
+mod process_attrs;
 mod seccomp;
 mod terminal;

@@ -179,29 +179,6 @@ pub fn validate_process(process: &Process) -> Result<()> {
     if !process.cwd().is_absolute() {
         bail!("process.cwd {:?} must be an absolute path", process.cwd());
     }
-    if process
-        .apparmor_profile()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(unsupported("process.apparmorProfile"));
-    }
-    if process
-        .selinux_label()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(unsupported("process.selinuxLabel"));
-    }
-    if process.scheduler().is_some() {
-        return Err(unsupported("process.scheduler"));
-    }
-    if process.io_priority().is_some() {
-        return Err(unsupported("process.ioPriority"));
-    }
-    if process.exec_cpu_affinity().is_some() {
-        return Err(unsupported("process.execCPUAffinity"));
-    }
     Ok(())
 }
 
@@ -220,21 +197,11 @@ fn validate_rest(spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    if linux
-        .mount_label()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(unsupported("linux.mountLabel"));
-    }
     if linux.intel_rdt().is_some() {
+        if !std::path::Path::new("/sys/fs/resctrl/schemata").exists() {
+            bail!("linux.intelRdt is set but this host has no resctrl filesystem (Intel RDT)");
+        }
         return Err(unsupported("linux.intelRdt"));
-    }
-    if linux.personality().is_some() {
-        return Err(unsupported("linux.personality"));
-    }
-    if linux.memory_policy().is_some() {
-        return Err(unsupported("linux.memoryPolicy"));
     }
     if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
         return Err(unsupported("linux.netDevices"));

@@ -129,6 +129,12 @@ fn setup(
     let spec = &config.spec;
     let plan = Plan::from_spec(spec)?;
     let seccomp = linux_seccomp(spec)?;
+    check_process_host_side(
+        spec.process().as_ref(),
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.mount_label().as_deref()),
+    )?;
     let linux = spec.linux().as_ref();
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let cg = Cgroups::create(cgroups_path, id)?;
@@ -276,6 +282,30 @@ pub fn seccomp_agent(
         .context("no linux.seccomp.listenerPath")?;
     let meta = sc.listener_metadata().as_deref().unwrap_or("");
     crate::security::seccomp::send_to_agent(path, meta, state, fd)
+}
+
+/// What must hold on the host before a process is started: the LSM it
+/// asks for is running; its initial CPU affinity (which the parent takes,
+/// so the child starts on those CPUs) is valid.
+pub fn check_process_host_side(
+    p: Option<&oci_spec::runtime::Process>,
+    mount_label: Option<&str>,
+) -> Result<()> {
+    let Some(p) = p else { return Ok(()) };
+    crate::security::lsm::check(
+        p.apparmor_profile().as_deref(),
+        p.selinux_label().as_deref(),
+        mount_label,
+    )?;
+    if let Some(initial) = p
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.initial().clone())
+    {
+        crate::security::attrs::cpu_affinity(&initial)
+            .context("process.execCPUAffinity.initial")?;
+    }
+    Ok(())
 }
 
 /// The compiled linux.seccomp, if any.

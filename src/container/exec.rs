@@ -56,6 +56,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     let spec = locked.saved_spec()?;
     let seccomp = super::create::linux_seccomp(&spec)?;
     config::validate_process(&process)?;
+    super::create::check_process_host_side(Some(&process), None)?;
     let plan = Plan::for_exec(state.pid)?;
     let mut cgroups = cgroups_for(&state, opts.cgroup.as_deref())?;
     let terminal = process.terminal().unwrap_or(false);

@@ -44,6 +44,23 @@ pub fn prepare(
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .with_context(|| format!("set oom_score_adj to {adj}"))?;
     }
+    if let Some(s) = process.scheduler() {
+        security::attrs::scheduler(s)?;
+    }
+    if let Some(p) = process.io_priority() {
+        security::attrs::io_priority(p)?;
+    }
+    if let Some(cpus) = process
+        .exec_cpu_affinity()
+        .as_ref()
+        .and_then(|a| a.cpu_affinity_final().clone())
+    {
+        security::attrs::cpu_affinity(&cpus)?;
+    }
+    security::lsm::apply(
+        process.apparmor_profile().as_deref(),
+        process.selinux_label().as_deref(),
+    )?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     if let (Some((f, ch)), false) = (seccomp, nnp) {
         load_seccomp(f, ch)?;

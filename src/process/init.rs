@@ -101,6 +101,10 @@ fn setup(a: &InitArgs) -> Result<CString> {
         userns: a.plan.in_userns(),
         cgroupns: a.plan.new_cgroup,
         cgroup_paths: a.cgroup_paths,
+        mount_label: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.mount_label().as_deref()),
     };
     rootfs::prepare(&setup)?;
     if !hooks::of(spec, Kind::Prestart).is_empty()
@@ -135,6 +139,12 @@ fn setup(a: &InitArgs) -> Result<CString> {
         .unwrap_or(false)
     {
         rootfs::readonly_root()?;
+    }
+    if let Some(p) = linux.and_then(|l| l.personality().as_ref()) {
+        crate::security::attrs::personality(p)?;
+    }
+    if let Some(m) = linux.and_then(|l| l.memory_policy().as_ref()) {
+        crate::security::attrs::memory_policy(m)?;
     }
     let exe = finish::prepare(process, &a.config.caps, a.seccomp.map(|f| (f, &a.channel)))?;
     a.channel.send_ready().context("report ready")?;

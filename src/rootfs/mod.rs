@@ -29,6 +29,8 @@ pub struct Setup<'a> {
     pub cgroupns: bool,
     /// The container's cgroup directory per hierarchy mount point.
     pub cgroup_paths: &'a BTreeMap<String, PathBuf>,
+    /// linux.mountLabel (SELinux).
+    pub mount_label: Option<&'a str>,
 }
 
 fn c(s: &str) -> CString {

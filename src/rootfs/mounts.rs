@@ -79,6 +79,15 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
     }
     let h = root.mkdir_all(dest).context("create mount point")?;
     let source = m.source().as_ref().map(|p| sys::cstr(p)).transpose()?;
+    let mut opts = opts;
+    if let Some(label) = s.mount_label.filter(|l| !l.is_empty()) {
+        // SELinux: the mount takes the container's label (proc and sysfs
+        // cannot, as with runc).
+        if !matches!(typ, "proc" | "sysfs" | "cgroup" | "cgroup2") {
+            let sep = if opts.data.is_empty() { "" } else { "," };
+            opts.data = format!("{}{sep}context=\"{label}\"", opts.data);
+        }
+    }
     let data = if opts.data.is_empty() {
         None
     } else {
