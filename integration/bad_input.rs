@@ -88,14 +88,12 @@ fn unsupported_fields_are_refused_by_name() {
     let ctx = Ctx::new("unsupported");
     let mut c = ctx.config("true");
     c["mounts"].as_array_mut().unwrap().push(
-        json!({"destination": "/x", "type": "bind", "source": "/tmp",
-        "options": ["bind"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
-        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}),
+        json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}),
     );
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "mounts[].uidMappings is not supported",
+        "mount option \"tmpcopyup\" is not supported",
     );
     let mut c = ctx.config("true");
     c["linux"]["netDevices"] = json!({"eth9": {"name": "eth0"}});

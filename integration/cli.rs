@@ -78,12 +78,48 @@ fn unsupported_modes_and_commands_fail_cleanly() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("systemd cgroup driver"), "{out:?}");
     ctx.assert_gone(&id);
-    let out = ctx.runr(&["features"]);
+    let out = ctx.runr(&["checkpoint", &id]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("features is not supported"), "{out:?}");
+    assert!(
+        out.stderr.contains("checkpoint is not supported"),
+        "{out:?}"
+    );
     let out = ctx.runr_env(
         &["run", "-b", b.to_str().unwrap(), &id],
         &["--rootless=false"],
     );
     assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn features_tell_what_runr_supports() {
+    let ctx = Ctx::new("features");
+    let out = ctx.runr(&["features"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ociVersionMax"], "1.3.0");
+    assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
+    assert!(v["mountOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o == "rro"));
+    assert!(v["linux"]["seccomp"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "SCMP_ACT_NOTIFY"));
+    assert_eq!(v["linux"]["mountExtensions"]["idmap"]["enabled"], true);
+    assert_eq!(v["linux"]["cgroup"]["systemd"], false);
+    assert!(v["linux"]["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "CAP_SYS_ADMIN"));
+    // Every mount option it lists is one runr's parser accepts.
+    for o in v["mountOptions"].as_array().unwrap() {
+        assert!(
+            runr::rootfs::options::parse(&[o.as_str().unwrap().to_string()]).is_ok(),
+            "{o}"
+        );
+    }
 }

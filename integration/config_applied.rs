@@ -232,3 +232,45 @@ fn annotations_are_in_state() {
     assert_eq!(ctx.state(&id)["annotations"]["org.example/key"], "value");
     ctx.runr(&["delete", "-f", &id]).ok();
 }
+
+#[test]
+fn idmapped_bind_mount_shows_mapped_owners() {
+    let ctx = Ctx::new("idmap");
+    let host = ctx.dir.join("idm");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "x").unwrap();
+    let mut c = ctx.config("stat -c '%u:%g' /idm/f /plain/f");
+    let m = c["mounts"].as_array_mut().unwrap();
+    m.push(
+        json!({"destination": "/idm", "type": "bind", "source": host, "options": ["rbind"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 2000, "size": 1}]}),
+    );
+    m.push(json!({"destination": "/plain", "type": "bind", "source": host, "options": ["rbind"]}));
+    assert_eq!(ctx.run_config(&c).ok().stdout, "1000:2000\n0:0\n");
+    // idmap with no mappings needs a container user namespace.
+    let mut c = ctx.config("true");
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/idm", "type": "bind", "source": host, "options": ["bind", "idmap"]}));
+    let out = ctx.run_config(&c);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("idmap mount needs uidMappings"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn recursive_read_only_bind() {
+    let ctx = Ctx::new("rro");
+    let host = ctx.dir.join("rrosrc");
+    std::fs::create_dir_all(&host).unwrap();
+    let mut c = ctx.config("touch /r/x 2>&1; grep ' /r ' /proc/self/mountinfo | cut -d' ' -f6");
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/r", "type": "bind", "source": host, "options": ["rbind", "rro", "rnosuid"]}));
+    let out = ctx.run_config(&c).ok().stdout;
+    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(
+        out.trim_end().ends_with("ro,nosuid,relatime") || out.contains("ro,nosuid"),
+        "{out}"
+    );
+    assert!(!host.join("x").exists());
+}

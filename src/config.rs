@@ -190,9 +190,6 @@ fn validate_rest(spec: &Spec) -> Result<()> {
                 m.destination()
             );
         }
-        if m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-            return Err(unsupported("mounts[].uidMappings"));
-        }
     }
     let Some(linux) = spec.linux() else {
         return Ok(());

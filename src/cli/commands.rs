@@ -177,7 +177,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             let (locked, state) = store.open(&a.id)?;
             container::update::update(&locked, &state, &flags)?;
         }
-        Command::Features(_) => bail!("features is not supported by runr yet"),
+        Command::Features(_) => println!("{}", crate::features::render()),
         Command::Checkpoint(_) => bail!("checkpoint is not supported by runr"),
         Command::Restore(_) => bail!("restore is not supported by runr"),
     }

@@ -3,6 +3,7 @@
 //! MS_MOVE + chroot), then masked and readonly paths and a read-only root.
 
 pub mod devices;
+pub mod idmap;
 pub mod mounts;
 pub mod options;
 pub mod resolve;

@@ -69,7 +69,7 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
     if opts.bind || typ == "bind" {
-        return bind(root, m, &opts, s.bundle);
+        return bind(root, m, &opts, s.bundle, s.userns);
     }
     if typ == "cgroup" {
         return cgroup(root, dest, &opts, s);
@@ -101,10 +101,13 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
         data.as_deref(),
     )
     .with_context(|| format!("mount {typ}"))?;
+    if opts.rec_set != 0 || opts.rec_clr != 0 {
+        super::idmap::set_recursive(&root.open_path(dest).context("reopen mount point")?, &opts)?;
+    }
     propagate(root, dest, &opts)
 }
 
-fn bind(root: &Root, m: &Mount, opts: &Options, bundle: &Path) -> Result<()> {
+fn bind(root: &Root, m: &Mount, opts: &Options, bundle: &Path, userns: bool) -> Result<()> {
     let src = m.source().as_ref().context("bind mount without a source")?;
     let src: PathBuf = if src.is_absolute() {
         src.clone()
@@ -118,20 +121,27 @@ fn bind(root: &Root, m: &Mount, opts: &Options, bundle: &Path) -> Result<()> {
         root.create_file(m.destination())
     }
     .context("create mount point")?;
-    sys::mount(
-        Some(&sys::cstr(&src)?),
-        &h.proc_path(),
-        None,
-        libc::MS_BIND | (opts.flags & libc::MS_REC),
-        None,
-    )
-    .with_context(|| format!("bind {}", src.display()))?;
+    if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        super::idmap::bind(m, &src, &h, opts, userns)?;
+    } else {
+        sys::mount(
+            Some(&sys::cstr(&src)?),
+            &h.proc_path(),
+            None,
+            libc::MS_BIND | (opts.flags & libc::MS_REC),
+            None,
+        )
+        .with_context(|| format!("bind {}", src.display()))?;
+    }
     let extra = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
-    if extra != 0 {
+    if extra != 0 || opts.rec_set != 0 || opts.rec_clr != 0 {
         let h = root
             .open_path(m.destination())
             .context("reopen mount point")?;
-        remount(&h, extra, opts.cleared).context("remount with options")?;
+        if extra != 0 {
+            remount(&h, extra, opts.cleared).context("remount with options")?;
+        }
+        super::idmap::set_recursive(&h, opts)?;
     }
     propagate(root, m.destination(), opts)
 }

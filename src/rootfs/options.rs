@@ -16,7 +16,48 @@ pub struct Options {
     pub bind: bool,
     /// Everything mount(2) does not know as a flag, joined with commas.
     pub data: String,
+    /// Recursive attributes (`rro`, `rnosuid`, ...): MOUNT_ATTR_* to set
+    /// and to clear with mount_setattr(AT_RECURSIVE).
+    pub rec_set: u64,
+    pub rec_clr: u64,
+    /// `idmap` / `ridmap`: an idmapped mount (recursive for ridmap).
+    pub idmap: bool,
+    pub ridmap: bool,
 }
+
+pub const ATTR_RDONLY: u64 = 0x1;
+pub const ATTR_NOSUID: u64 = 0x2;
+pub const ATTR_NODEV: u64 = 0x4;
+pub const ATTR_NOEXEC: u64 = 0x8;
+pub const ATTR_ATIME: u64 = 0x70;
+pub const ATTR_RELATIME: u64 = 0x0;
+pub const ATTR_NOATIME: u64 = 0x10;
+pub const ATTR_STRICTATIME: u64 = 0x20;
+pub const ATTR_NODIRATIME: u64 = 0x80;
+pub const ATTR_IDMAP: u64 = 0x10_0000;
+pub const ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+
+/// (option, attributes to set, attributes to clear)
+const RECURSIVE: &[(&str, u64, u64)] = &[
+    ("rro", ATTR_RDONLY, 0),
+    ("rrw", 0, ATTR_RDONLY),
+    ("rnosuid", ATTR_NOSUID, 0),
+    ("rsuid", 0, ATTR_NOSUID),
+    ("rnodev", ATTR_NODEV, 0),
+    ("rdev", 0, ATTR_NODEV),
+    ("rnoexec", ATTR_NOEXEC, 0),
+    ("rexec", 0, ATTR_NOEXEC),
+    ("rnodiratime", ATTR_NODIRATIME, 0),
+    ("rdiratime", 0, ATTR_NODIRATIME),
+    ("rrelatime", ATTR_RELATIME, ATTR_ATIME),
+    ("rnorelatime", 0, ATTR_ATIME),
+    ("rnoatime", ATTR_NOATIME, ATTR_ATIME),
+    ("ratime", 0, ATTR_NOATIME),
+    ("rstrictatime", ATTR_STRICTATIME, ATTR_ATIME),
+    ("rnostrictatime", 0, ATTR_STRICTATIME),
+    ("rnosymfollow", ATTR_NOSYMFOLLOW, 0),
+    ("rsymfollow", 0, ATTR_NOSYMFOLLOW),
+];
 
 const FLAGS: &[(&str, bool, c_ulong)] = &[
     // (name, clears the flag, flag)
@@ -92,30 +133,17 @@ pub fn parse(opts: &[String]) -> Result<Options, String> {
         } else if opt == "rbind" {
             o.bind = true;
             o.flags |= libc::MS_BIND | libc::MS_REC;
-        } else if matches!(
-            opt,
-            "rro"
-                | "rrw"
-                | "rnosuid"
-                | "rsuid"
-                | "rnodev"
-                | "rdev"
-                | "rnoexec"
-                | "rexec"
-                | "rnodiratime"
-                | "rdiratime"
-                | "rrelatime"
-                | "rnorelatime"
-                | "rnoatime"
-                | "ratime"
-                | "rstrictatime"
-                | "rnostrictatime"
-                | "rnosymfollow"
-                | "rsymfollow"
-                | "idmap"
-                | "ridmap"
-                | "tmpcopyup"
-        ) {
+        } else if let Some((_, set, clr)) = RECURSIVE.iter().find(|(n, _, _)| *n == opt) {
+            o.rec_set = (o.rec_set & !clr) | set;
+            o.rec_clr = (o.rec_clr & !set) | clr;
+        } else if opt == "idmap" {
+            o.idmap = true;
+        } else if opt == "ridmap" {
+            o.idmap = true;
+            o.ridmap = true;
+        } else if opt == "defaults" {
+            // No flags: what mount(8) means by it.
+        } else if opt == "tmpcopyup" {
             return Err(format!("mount option {opt:?} is not supported by runr yet"));
         } else {
             data.push(opt);
@@ -151,8 +179,15 @@ mod tests {
     }
 
     #[test]
-    fn recursive_attributes_are_refused_by_name() {
-        let e = parse(&["rro".to_string()]).unwrap_err();
-        assert!(e.contains("rro"));
+    fn recursive_attributes_and_idmap() {
+        let o = p(&["rbind", "rro", "rnosuid", "rnoatime", "ridmap"]);
+        assert_eq!(o.rec_set, ATTR_RDONLY | ATTR_NOSUID | ATTR_NOATIME);
+        assert_eq!(o.rec_clr, ATTR_ATIME);
+        assert!(o.idmap && o.ridmap);
+        let o = p(&["rro", "rrw"]);
+        assert_eq!((o.rec_set, o.rec_clr), (0, ATTR_RDONLY));
+        assert!(parse(&["tmpcopyup".to_string()])
+            .unwrap_err()
+            .contains("tmpcopyup"));
     }
 }

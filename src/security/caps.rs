@@ -4,7 +4,7 @@
 
 use std::io;
 
-const NAMES: &[&str] = &[
+pub const NAMES: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
