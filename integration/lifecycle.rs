@@ -48,8 +48,20 @@ fn full_lifecycle() {
 
     ctx.runr(&["start", &id]).ok();
     assert_eq!(ctx.state(&id)["status"], "running");
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "sleep");
+    // start returns when execve has closed the fifo; the kernel renames
+    // the task a moment later, within the same execve.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        if comm.trim() == "sleep" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the process is {comm:?}, not sleep"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
 
     ctx.runr(&["kill", &id, "KILL"]).ok();
     wait_status(&ctx, &id, "stopped");
