@@ -96,13 +96,6 @@ fn unsupported_fields_are_refused_by_name() {
         "mount option \"tmpcopyup\" is not supported",
     );
     let mut c = ctx.config("true");
-    c["linux"]["netDevices"] = json!({"eth9": {"name": "eth0"}});
-    create_fails(
-        &ctx,
-        &ctx.bundle_with(&c),
-        "linux.netDevices is not supported",
-    );
-    let mut c = ctx.config("true");
     c["linux"]["intelRdt"] = json!({"closID": "x"});
     create_fails(
         &ctx,

@@ -154,3 +154,75 @@ fn joined_user_namespace_owns_the_new_ones() {
     ctx.runr(&["delete", "-f", &sandbox]).ok();
     ctx.assert_gone(&id);
 }
+
+/// A veth pair made for a test, removed when dropped (if still there).
+struct Veth(String, String);
+
+impl Veth {
+    fn new(tag: &str) -> Veth {
+        let n = std::process::id() % 100_000;
+        let (a, b) = (format!("rr{tag}{n}a"), format!("rr{tag}{n}b"));
+        let ok = std::process::Command::new("ip")
+            .args(["link", "add", &a, "type", "veth", "peer", "name", &b])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip link add veth (iproute2) failed");
+        Veth(a, b)
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        for n in [&self.0, &self.1] {
+            let _ = std::process::Command::new("ip")
+                .args(["link", "del", n])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+#[test]
+fn net_device_moves_in_renamed_with_its_address() {
+    let ctx = Ctx::new("netdev");
+    let v = Veth::new("n");
+    let ip = |args: &[&str]| {
+        assert!(std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap()
+            .success())
+    };
+    // 192.0.2.0/24 is the documentation range: nothing is sent anywhere.
+    ip(&["addr", "add", "192.0.2.7/24", "dev", &v.0]);
+    ip(&["link", "set", &v.0, "up"]);
+    let mut c = ctx.config(
+        "ip -o addr show eth7 | grep -o 'inet [0-9./]*'; ip -o link show eth7 | grep -c ',UP'",
+    );
+    c["linux"]["netDevices"] = json!({ v.0.clone(): {"name": "eth7"} });
+    let out = ctx.run_config(&c).ok().stdout;
+    assert_eq!(out, "inet 192.0.2.7/24\n1\n");
+    // Missing devices, and netDevices without a network namespace, fail cleanly.
+    let mut c = ctx.config("true");
+    c["linux"]["netDevices"] = json!({"rrnosuchdev0": {}});
+    let out = ctx.run_config(&c);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("network device \\\"rrnosuchdev0\\\" not found"),
+        "{out:?}"
+    );
+    let mut c = ctx.config("true");
+    c["linux"]["netDevices"] = json!({ v.1.clone(): {} });
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "network");
+    let out = ctx.run_config(&c);
+    assert!(
+        out.code == 1 && out.stderr.contains("needs a network namespace"),
+        "{out:?}"
+    );
+    assert!(std::fs::read_dir(&ctx.root).unwrap().next().is_none());
+}

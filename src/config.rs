@@ -200,9 +200,6 @@ fn validate_rest(spec: &Spec) -> Result<()> {
         }
         return Err(unsupported("linux.intelRdt"));
     }
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-        return Err(unsupported("linux.netDevices"));
-    }
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
     for (i, ns) in namespaces.iter().enumerate() {
         if namespaces[..i].iter().any(|o| o.typ() == ns.typ()) {
@@ -237,6 +234,11 @@ fn validate_rest(spec: &Spec) -> Result<()> {
         && !has(LinuxNamespaceType::Time)
     {
         bail!("time offsets need a new time namespace");
+    }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty())
+        && !has_any(LinuxNamespaceType::Network)
+    {
+        bail!("linux.netDevices needs a network namespace");
     }
     if !has_any(LinuxNamespaceType::Mount) {
         bail!("a mount namespace is required");

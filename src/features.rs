@@ -100,7 +100,7 @@ pub fn features() -> Value {
             "selinux": {"enabled": lsm::selinux_enabled()},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": true}},
-            "netDevices": {"enabled": false}
+            "netDevices": {"enabled": true}
         },
         "annotations": {
             "org.opencontainers.runr.version": env!("CARGO_PKG_VERSION"),

@@ -233,6 +233,17 @@ fn setup(
 
 fn parent_side(ch: &Channel, id: &str, pid: i32, config: &Config, cleanup: &Cleanup) -> Result<()> {
     namespaces::write_id_maps(pid, &config.spec)?;
+    if let Some(devs) = config
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.net_devices().as_ref())
+        .filter(|d| !d.is_empty())
+    {
+        let ns = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+            .context("open the container's network namespace")?;
+        crate::netdev::move_all(devs, &ns)?;
+    }
     if let Some(cg) = &cleanup.cgroups {
         cg.add(pid)?;
     }
