@@ -282,3 +282,17 @@ fn exec_gets_the_containers_filter() {
     assert!(out.stdout.contains("No space left on device"), "{out:?}");
     ctx.runr(&["delete", "-f", &id]).ok();
 }
+
+#[test]
+fn filter_flags_are_passed_to_the_kernel() {
+    let ctx = Ctx::new("scflags");
+    let c = with_seccomp(
+        &ctx,
+        "mkdir /tmp/f 2>&1; echo rc=$?",
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}),
+    );
+    let out = ctx.run_config(&c).ok().stdout;
+    assert!(out.contains("Operation not permitted\nrc=1"), "{out}");
+}
