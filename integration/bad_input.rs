@@ -87,13 +87,11 @@ fn setup_failure_in_the_init_is_reported_and_cleaned() {
 fn unsupported_fields_are_refused_by_name() {
     let ctx = Ctx::new("unsupported");
     let mut c = ctx.config("true");
-    c["mounts"].as_array_mut().unwrap().push(
-        json!({"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}),
-    );
+    c["linux"]["rootfsPropagation"] = json!("sideways");
     create_fails(
         &ctx,
         &ctx.bundle_with(&c),
-        "mount option \"tmpcopyup\" is not supported",
+        "unknown linux.rootfsPropagation \"sideways\"",
     );
     let mut c = ctx.config("true");
     c["linux"]["intelRdt"] = json!({"closID": "x"});

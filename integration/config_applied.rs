@@ -274,3 +274,15 @@ fn recursive_read_only_bind() {
     );
     assert!(!host.join("x").exists());
 }
+
+#[test]
+fn tmpcopyup_starts_the_tmpfs_with_the_directory_contents() {
+    let ctx = Ctx::new("copyup");
+    let mut c = ctx.config("cat /etc/passwd; ls -l /etc/group | cut -c1-10; echo new > /etc/added && echo writable; grep ' /etc ' /proc/self/mountinfo | cut -d' ' -f9");
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/etc", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "mode=755"]}));
+    let out = ctx.run_config(&c).ok().stdout;
+    assert_eq!(
+        out,
+        "root:x:0:0:root:/root:/bin/sh\n-rw-r--r--\nwritable\ntmpfs\n"
+    );
+}

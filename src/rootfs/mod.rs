@@ -2,6 +2,7 @@
 //! propagation, the rootfs bind, config mounts, /dev, pivot_root (or
 //! MS_MOVE + chroot), then masked and readonly paths and a read-only root.
 
+pub mod copyup;
 pub mod devices;
 pub mod idmap;
 pub mod mounts;

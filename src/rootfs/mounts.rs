@@ -88,6 +88,15 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
             opts.data = format!("{}{sep}context=\"{label}\"", opts.data);
         }
     }
+    // tmpcopyup: keep a handle on what the tmpfs is about to cover.
+    let below = if opts.tmpcopyup && typ == "tmpfs" {
+        Some(
+            root.open_dir(dest)
+                .context("open the directory to copy up")?,
+        )
+    } else {
+        None
+    };
     let data = if opts.data.is_empty() {
         None
     } else {
@@ -101,6 +110,10 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
         data.as_deref(),
     )
     .with_context(|| format!("mount {typ}"))?;
+    if let Some(below) = below {
+        let top = root.open_dir(dest).context("open the new tmpfs")?;
+        super::copyup::copy_tree(below.as_raw_fd(), top.as_raw_fd()).context("tmpcopyup")?;
+    }
     if opts.rec_set != 0 || opts.rec_clr != 0 {
         super::idmap::set_recursive(&root.open_path(dest).context("reopen mount point")?, &opts)?;
     }

@@ -23,6 +23,8 @@ pub struct Options {
     /// `idmap` / `ridmap`: an idmapped mount (recursive for ridmap).
     pub idmap: bool,
     pub ridmap: bool,
+    /// `tmpcopyup`: a tmpfs starts with the contents of what it covers.
+    pub tmpcopyup: bool,
 }
 
 pub const ATTR_RDONLY: u64 = 0x1;
@@ -144,7 +146,7 @@ pub fn parse(opts: &[String]) -> Result<Options, String> {
         } else if opt == "defaults" {
             // No flags: what mount(8) means by it.
         } else if opt == "tmpcopyup" {
-            return Err(format!("mount option {opt:?} is not supported by runr yet"));
+            o.tmpcopyup = true;
         } else {
             data.push(opt);
         }
@@ -186,8 +188,6 @@ mod tests {
         assert!(o.idmap && o.ridmap);
         let o = p(&["rro", "rrw"]);
         assert_eq!((o.rec_set, o.rec_clr), (0, ATTR_RDONLY));
-        assert!(parse(&["tmpcopyup".to_string()])
-            .unwrap_err()
-            .contains("tmpcopyup"));
+        assert!(p(&["tmpcopyup"]).tmpcopyup);
     }
 }

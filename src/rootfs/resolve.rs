@@ -83,6 +83,11 @@ impl Root {
         })
     }
 
+    /// Opens an existing directory for reading.
+    pub fn open_dir(&self, path: &Path) -> io::Result<OwnedFd> {
+        self.openat(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+    }
+
     /// Opens a directory, creating every missing level (mode 0755).
     pub fn mkdir_all(&self, path: &Path) -> io::Result<Handle> {
         let r = rel(path);
