@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps demo test lint unit install clean
+.PHONY: all build deps demo test lint unit install clean bench
 
 all: build
 
@@ -24,6 +24,10 @@ lint:
 # Unit tests and the end-to-end tests (real containers: run as root).
 test: deps lint
 	$(CARGO) test --all-targets
+
+# runr vs runc vs crun side by side (root, about 70 s after the build); RUNR=path measures another binary.
+bench: deps build
+	bash bench/bench.sh
 
 install: build
 	install -D -m 0755 target/release/runr $(DESTDIR)$(PREFIX)/bin/runr
