@@ -196,10 +196,13 @@ fn update_changes_the_live_cgroup() {
         .stdin
         .take()
         .unwrap()
-        .write_all(br#"{"memory":{"limit":83886080},"pids":{"limit":60}}"#)
+        .write_all(br#"{"memory":{"limit":83886080,"reservation":0,"swap":167772160,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"pids":{"limit":60},"blockIO":{"weight":0}}"#)
         .unwrap();
     assert!(child.wait().unwrap().success());
+    // Docker's update JSON: zeros mean "unchanged", as runc reads them.
     assert_eq!(read(&mem, "memory.limit_in_bytes"), "83886080");
+    assert_eq!(read(&mem, "memory.memsw.limit_in_bytes"), "167772160");
+    assert_eq!(read(&cg_dir(&id, "cpu"), "cpu.shares"), "256");
     assert_eq!(read(&cg_dir(&id, "pids"), "pids.max"), "60");
     ctx.runr(&["kill", &id, "KILL"]).ok();
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -27,6 +27,12 @@ impl Dirs<'_> {
     }
 }
 
+/// runc reads a zero as "not set" for most limits (Docker's update sends
+/// zeros for what it does not change).
+pub fn set<T: Default + PartialEq + Copy>(v: Option<T>) -> Option<T> {
+    v.filter(|v| *v != T::default())
+}
+
 /// Applies every set field. `update` is true for `runr update` (live
 /// limits: ordering of memory and swap matters).
 pub fn apply(d: &Dirs, r: &LinuxResources, update: bool) -> Result<()> {
@@ -36,7 +42,7 @@ pub fn apply(d: &Dirs, r: &LinuxResources, update: bool) -> Result<()> {
     if let Some(c) = r.cpu() {
         cpu(d, c)?;
     }
-    if let Some(p) = r.pids() {
+    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
         let dir = d.get("pids", "linux.resources.pids")?;
         let v = if p.limit() <= 0 {
             "max".to_string()
@@ -83,9 +89,9 @@ pub fn apply(d: &Dirs, r: &LinuxResources, update: bool) -> Result<()> {
 }
 
 fn memory(d: &Dirs, m: &LinuxMemory, update: bool) -> Result<()> {
-    let any = m.limit().is_some()
-        || m.reservation().is_some()
-        || m.swap().is_some()
+    let any = set(m.limit()).is_some()
+        || set(m.reservation()).is_some()
+        || set(m.swap()).is_some()
         || m.swappiness().is_some()
         || m.disable_oom_killer().is_some()
         || m.use_hierarchy().is_some();
@@ -105,7 +111,7 @@ fn memory(d: &Dirs, m: &LinuxMemory, update: bool) -> Result<()> {
             v.to_string()
         }
     };
-    if let Some(limit) = m.limit() {
+    if let Some(limit) = set(m.limit()) {
         check_limit(limit, "memory.limit")?;
         if update && m.check_before_update() == Some(true) && limit != -1 {
             let usage: i64 = read_num(dir, "memory.usage_in_bytes")?;
@@ -116,7 +122,7 @@ fn memory(d: &Dirs, m: &LinuxMemory, update: bool) -> Result<()> {
             }
         }
     }
-    match (m.limit(), m.swap()) {
+    match (set(m.limit()), set(m.swap())) {
         (limit, Some(swap)) => {
             check_limit(swap, "memory.swap")?;
             if !dir.join("memory.memsw.limit_in_bytes").exists() {
@@ -139,7 +145,7 @@ fn memory(d: &Dirs, m: &LinuxMemory, update: bool) -> Result<()> {
         (Some(l), None) => write(dir, "memory.limit_in_bytes", &val(l))?,
         (None, None) => {}
     }
-    if let Some(r) = m.reservation() {
+    if let Some(r) = set(m.reservation()) {
         write(dir, "memory.soft_limit_in_bytes", &val(r))?;
     }
     if let Some(s) = m.swappiness() {
@@ -166,7 +172,7 @@ pub fn check_limit(v: i64, what: &str) -> Result<()> {
 }
 
 fn cpu(d: &Dirs, c: &LinuxCpu) -> Result<()> {
-    if let Some(s) = c.shares() {
+    if let Some(s) = set(c.shares()) {
         write(
             d.get("cpu", "linux.resources.cpu.shares")?,
             "cpu.shares",
@@ -174,14 +180,14 @@ fn cpu(d: &Dirs, c: &LinuxCpu) -> Result<()> {
         )?;
     }
     // The period first: a quota is checked against it.
-    if let Some(p) = c.period() {
+    if let Some(p) = set(c.period()) {
         write(
             d.get("cpu", "linux.resources.cpu.period")?,
             "cpu.cfs_period_us",
             &p.to_string(),
         )?;
     }
-    if let Some(q) = c.quota() {
+    if let Some(q) = set(c.quota()) {
         write(
             d.get("cpu", "linux.resources.cpu.quota")?,
             "cpu.cfs_quota_us",
@@ -195,14 +201,14 @@ fn cpu(d: &Dirs, c: &LinuxCpu) -> Result<()> {
             &b.to_string(),
         )?;
     }
-    if let Some(p) = c.realtime_period() {
+    if let Some(p) = set(c.realtime_period()) {
         write(
             d.get("cpu", "linux.resources.cpu.realtimePeriod")?,
             "cpu.rt_period_us",
             &p.to_string(),
         )?;
     }
-    if let Some(r) = c.realtime_runtime() {
+    if let Some(r) = set(c.realtime_runtime()) {
         write(
             d.get("cpu", "linux.resources.cpu.realtimeRuntime")?,
             "cpu.rt_runtime_us",
@@ -243,12 +249,12 @@ fn blkio(d: &Dirs, b: &LinuxBlockIo) -> Result<()> {
             PathBuf::from(format!("blkio.bfq.{name}"))
         }
     };
-    if let Some(w) = b.weight() {
+    if let Some(w) = set(b.weight()) {
         let dir = dir()?;
         let f = weight_file(dir, "weight");
         write(dir, f.to_str().unwrap_or_default(), &w.to_string())?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = set(b.leaf_weight()) {
         write(dir()?, "blkio.leaf_weight", &w.to_string())?;
     }
     for wd in b.weight_device().as_deref().unwrap_or_default() {

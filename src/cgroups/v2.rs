@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use oci_spec::runtime::{LinuxRdma, LinuxResources};
 
+use super::v1::set;
 use super::write;
 
 /// cpu.shares (2..262144) to cpu.weight (1..10000) on a log scale that
@@ -72,16 +73,16 @@ pub fn apply(dir: &Path, r: &LinuxResources) -> Result<()> {
                 "linux.resources.memory.kernel and kernelTCP are deprecated and ignored",
             );
         }
-        if let Some(l) = m.limit() {
+        if let Some(l) = set(m.limit()) {
             super::v1::check_limit(l, "memory.limit")?;
         }
-        if let Some(s) = m.swap() {
-            write(dir, "memory.swap.max", &swap_to_v2(s, m.limit())?)?;
+        if let Some(s) = set(m.swap()) {
+            write(dir, "memory.swap.max", &swap_to_v2(s, set(m.limit()))?)?;
         }
-        if let Some(l) = m.limit() {
+        if let Some(l) = set(m.limit()) {
             write(dir, "memory.max", &max_or(l))?;
         }
-        if let Some(r) = m.reservation() {
+        if let Some(r) = set(m.reservation()) {
             write(dir, "memory.low", &max_or(r))?;
         }
         if m.swappiness().is_some() {
@@ -92,15 +93,15 @@ pub fn apply(dir: &Path, r: &LinuxResources) -> Result<()> {
         }
     }
     if let Some(c) = r.cpu() {
-        if let Some(s) = c.shares() {
+        if let Some(s) = set(c.shares()) {
             write(dir, "cpu.weight", &shares_to_weight(s).to_string())?;
         }
-        if c.quota().is_some() || c.period().is_some() {
+        if set(c.quota()).is_some() || set(c.period()).is_some() {
             let quota = match c.quota() {
                 Some(q) if q > 0 => q.to_string(),
                 _ => "max".to_string(),
             };
-            let period = c.period().unwrap_or(100_000);
+            let period = set(c.period()).unwrap_or(100_000);
             write(dir, "cpu.max", &format!("{quota} {period}"))?;
         }
         if let Some(b) = c.burst() {
@@ -109,7 +110,7 @@ pub fn apply(dir: &Path, r: &LinuxResources) -> Result<()> {
         if let Some(i) = c.idle() {
             write(dir, "cpu.idle", &i.to_string())?;
         }
-        if c.realtime_runtime().is_some() || c.realtime_period().is_some() {
+        if set(c.realtime_runtime()).is_some() || set(c.realtime_period()).is_some() {
             bail!(
                 "linux.resources.cpu.realtimeRuntime/realtimePeriod are not available on cgroup v2"
             );
@@ -121,7 +122,7 @@ pub fn apply(dir: &Path, r: &LinuxResources) -> Result<()> {
             write(dir, "cpuset.mems", mems)?;
         }
     }
-    if let Some(p) = r.pids() {
+    if let Some(p) = r.pids().filter(|p| p.limit() != 0) {
         write(
             dir,
             "pids.max",
@@ -133,7 +134,7 @@ pub fn apply(dir: &Path, r: &LinuxResources) -> Result<()> {
         )?;
     }
     if let Some(b) = r.block_io() {
-        if let Some(w) = b.weight() {
+        if let Some(w) = set(b.weight()) {
             if dir.join("io.bfq.weight").exists() {
                 write(dir, "io.bfq.weight", &w.to_string())?;
             } else {

@@ -98,7 +98,13 @@ pub fn look_path(name: &str, env: &[String]) -> Result<CString> {
         if executable(Path::new(name)) {
             return Ok(sys::cstr(Path::new(name))?);
         }
-        bail!("exec: {name:?}: stat {name}: no such file or directory or not executable");
+        // Go's words, as runc prints them.
+        let why = match std::fs::metadata(name) {
+            Err(e) => crate::logging::tidy(&e.to_string()),
+            Ok(m) if m.is_dir() => "is a directory".to_string(),
+            Ok(_) => "permission denied".to_string(),
+        };
+        bail!("exec: {name:?}: stat {name}: {why}");
     }
     let path = env
         .iter()
