@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps demo test lint unit install clean bench
+.PHONY: all build deps demo test test-unit test-engines lint install clean bench
 
 all: build
 
@@ -21,9 +21,18 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-# Unit tests and the end-to-end tests (real containers: run as root).
-test: deps lint
+# Unit tests, the end-to-end tests (real containers: run as root) and the
+# engine tests (podman, containerd, Docker on runr).
+test: test-unit test-engines
+
+test-unit: deps lint
 	$(CARGO) test --all-targets
+
+# ENGINE_RUNTIME=runc make test-engines runs the same checks on runc.
+ENGINE_RUNTIME ?= target/debug/runr
+test-engines: deps
+	$(CARGO) build
+	bash integration/engines/run.sh $(ENGINE_RUNTIME)
 
 # runr vs runc vs crun side by side (root, about 70 s after the build); RUNR=path measures another binary.
 bench: deps build
