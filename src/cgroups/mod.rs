@@ -159,6 +159,8 @@ pub struct Cgroups {
     pub paths: BTreeMap<String, PathBuf>,
     /// The v2 directory, held open for CLONE_INTO_CGROUP.
     v2_fd: Option<fs::File>,
+    /// The mounted hierarchies, when already read (create).
+    hierarchies: Option<Vec<Hierarchy>>,
 }
 
 fn is_cgroup2(p: &Path) -> bool {
@@ -198,7 +200,10 @@ impl Cgroups {
         // of its own cgroup: a v2 cgroup with processes cannot have
         // children with controllers (no internal processes).
         let unified_only = hs.iter().all(|h| h.v2);
-        let mut cg = Cgroups::default();
+        let mut cg = Cgroups {
+            hierarchies: Some(hs.to_vec()),
+            ..Default::default()
+        };
         for h in hs {
             let mut caller = own_path(proc_cgroup, h);
             if unified_only {
@@ -228,11 +233,16 @@ impl Cgroups {
         Cgroups {
             paths: paths.clone(),
             v2_fd: None,
+            hierarchies: None,
         }
     }
 
     /// The v2 directory (a cgroup2 hierarchy, hybrid or unified).
     pub fn v2_dir(&self) -> Option<PathBuf> {
+        if let Some(hs) = &self.hierarchies {
+            let h = hs.iter().find(|h| h.v2)?;
+            return self.paths.get(h.mount.to_string_lossy().as_ref()).cloned();
+        }
         self.paths.values().find(|p| is_cgroup2(p)).cloned()
     }
 
@@ -248,12 +258,10 @@ impl Cgroups {
 
     /// Moves a process into every hierarchy.
     pub fn add(&self, pid: i32) -> Result<()> {
+        let born_in = self.v2_fd.as_ref().and(self.v2_dir());
         for path in self.paths.values() {
             // Born there by CLONE_INTO_CGROUP already?
-            if self.v2_fd.is_some()
-                && self.v2_dir().as_deref() == Some(path.as_path())
-                && in_cgroup(pid, path)
-            {
+            if born_in.as_deref() == Some(path.as_path()) && in_cgroup(pid, path) {
                 continue;
             }
             let f = path.join("cgroup.procs");
@@ -333,7 +341,15 @@ impl Cgroups {
     fn layout(&self) -> Result<Layout> {
         let mut v1 = Vec::new();
         let mut v2 = None;
-        for h in hierarchies()? {
+        let read;
+        let hs = match &self.hierarchies {
+            Some(hs) => hs,
+            None => {
+                read = hierarchies()?;
+                &read
+            }
+        };
+        for h in hs {
             let Some(path) = self.paths.get(h.mount.to_string_lossy().as_ref()) else {
                 continue;
             };
