@@ -29,7 +29,7 @@ test-unit: deps lint
 	$(CARGO) test --all-targets
 
 # ENGINE_RUNTIME=runc make test-engines runs the same checks on runc.
-ENGINE_RUNTIME ?= target/debug/runr
+ENGINE_RUNTIME ?= target/x86_64-unknown-linux-gnu/debug/runr
 test-engines: deps
 	$(CARGO) build
 	bash integration/engines/run.sh $(ENGINE_RUNTIME)
@@ -39,7 +39,7 @@ bench: deps build
 	bash bench/bench.sh
 
 install: build
-	install -D -m 0755 target/release/runr $(DESTDIR)$(PREFIX)/bin/runr
+	install -D -m 0755 target/x86_64-unknown-linux-gnu/release/runr $(DESTDIR)$(PREFIX)/bin/runr
 
 clean:
 	$(CARGO) clean

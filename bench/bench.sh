@@ -7,7 +7,7 @@
 # crun 1.8.1 refuses this machine's hybrid layout, so all three runtimes see
 # plain cgroup v1, for fairness. The host's mounts are never touched.
 #
-# Env: RUNR=path (default target/release/runr), RUNS=100 (lifecycle runs),
+# Env: RUNR=path (default target/x86_64-unknown-linux-gnu/release/runr), RUNS=100 (lifecycle runs),
 # STEPS=60 (samples per step), N=50 (sequential containers), WARMUP=5,
 # BENCH_ARGS="..." (more options for bench.py, e.g. --raw FILE; see --help).
 # Prints a markdown table; the last line is lifecycle_ratio_vs_crun=X.XX.
@@ -15,7 +15,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-RUNR=${RUNR:-$TOP/target/release/runr}
+RUNR=${RUNR:-$TOP/target/x86_64-unknown-linux-gnu/release/runr}
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (containers, cgroups, namespaces)" >&2; exit 1; }
 

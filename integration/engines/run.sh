@@ -7,7 +7,7 @@
 # then the totals; exits 0 only when nothing failed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-RT=${1:-${ENGINE_RUNTIME:-$HERE/../../target/debug/runr}}
+RT=${1:-${ENGINE_RUNTIME:-$HERE/../../target/x86_64-unknown-linux-gnu/debug/runr}}
 shift || true
 command -v "$RT" >/dev/null 2>&1 && RT=$(command -v "$RT")
 [ -x "$RT" ] || { echo "runtime not found: $RT" >&2; exit 2; }
