@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps demo test test-unit test-engines lint install clean bench
+.PHONY: all build deps demo test test-unit test-engines spec-test spec-test-report lint install clean bench
 
 all: build
 
@@ -23,10 +23,22 @@ lint:
 
 # Unit tests, the end-to-end tests (real containers: run as root) and the
 # engine tests (podman, containerd, Docker on runr).
-test: test-unit test-engines
+test: test-unit spec-test test-engines
 
 test-unit: deps lint
 	$(CARGO) test --all-targets
+
+# The runtime-spec conformance suite (spec-tests/); RUNTIME=/usr/sbin/runc to compare.
+BIN := target/x86_64-unknown-linux-gnu/debug
+RUNTIME ?= $(BIN)/runr
+spec-test: deps
+	$(CARGO) build --bins
+	$(BIN)/runr-spec-test $(RUNTIME)
+
+# docs/spec-tests.md: runr and runc side by side, per section.
+spec-test-report: deps
+	$(CARGO) build --bins
+	$(BIN)/runr-spec-test --report docs/spec-tests.md $(BIN)/runr $$(command -v runc)
 
 # ENGINE_RUNTIME=runc make test-engines runs the same checks on runc.
 ENGINE_RUNTIME ?= target/x86_64-unknown-linux-gnu/debug/runr
