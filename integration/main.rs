@@ -11,6 +11,7 @@ mod common;
 mod config_applied;
 mod exec;
 mod hooks;
+mod hostile;
 mod lifecycle;
 mod namespaces;
 mod process_attrs;

@@ -222,6 +222,14 @@ fn validate_rest(spec: &Spec) -> Result<()> {
     {
         bail!("unable to set domainname without a private UTS namespace");
     }
+    for (field, v) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if v.as_ref().is_some_and(|h| h.len() > 64) {
+            bail!("{field} is longer than 64 bytes");
+        }
+    }
     let maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
     if has(LinuxNamespaceType::User) && !maps {

@@ -316,3 +316,31 @@ pub fn move_mount_fds(from: RawFd, to: RawFd) -> io::Result<()> {
     };
     check(r).map(|_| ())
 }
+
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Writes to a file of procfs, refusing when the path does not lead to
+/// the real procfs (an image can put a fake /proc in the rootfs or bind
+/// something over it: CVE-2019-16884, CVE-2025-52881). The file is
+/// opened without following a final symlink and checked with fstatfs
+/// before anything is written.
+pub fn write_proc(path: &str, value: &str) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    // SAFETY: fstatfs into a zeroed struct.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if st.f_type as i64 != PROC_SUPER_MAGIC {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{path} is not on procfs"),
+        ));
+    }
+    f.write_all(value.as_bytes())
+}

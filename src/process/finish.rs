@@ -41,7 +41,7 @@ pub fn prepare(
 ) -> Result<CString> {
     security::rlimits::apply(process.rlimits().as_deref().unwrap_or_default())?;
     if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+        sys::write_proc("/proc/self/oom_score_adj", &adj.to_string())
             .with_context(|| format!("set oom_score_adj to {adj}"))?;
     }
     if let Some(s) = process.scheduler() {
@@ -78,6 +78,17 @@ pub fn prepare(
             process.cwd().display()
         )
     })?;
+    // A cwd reached through a leaked fd (/proc/self/fd/N, CVE-2024-21626)
+    // lies outside the root: the kernel reports it "(unreachable)".
+    // (glibc turns that into ENOENT.)
+    let inside =
+        std::env::current_dir().is_ok_and(|p| p.is_absolute() && !p.starts_with("(unreachable)"));
+    if !inside {
+        bail!(
+            "cwd {} is outside the container's root",
+            process.cwd().display()
+        );
+    }
     let umask = process.user().umask().unwrap_or(0o022);
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(umask as libc::mode_t) };

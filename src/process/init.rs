@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -201,8 +201,8 @@ fn write_sysctls(sysctl: &std::collections::HashMap<String, String>) -> Result<(
         if key.contains("..") || key.starts_with('/') {
             bail!("invalid sysctl key {key:?}");
         }
-        let path = Path::new("/proc/sys").join(key.replace('.', "/"));
-        std::fs::write(&path, value).with_context(|| format!("write sysctl {key}={value}"))?;
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        sys::write_proc(&path, value).with_context(|| format!("write sysctl {key}={value}"))?;
     }
     Ok(())
 }

@@ -193,7 +193,17 @@ impl Channel {
         self.send(&Message::Released)
     }
     pub fn send_failed(&self, msg: &str) -> io::Result<()> {
-        self.send(&Message::Failed(msg.to_string()))
+        // One datagram must hold it: an error quoting huge input is cut.
+        let mut m = msg.to_string();
+        if m.len() > 8192 {
+            let mut end = 8192;
+            while !m.is_char_boundary(end) {
+                end -= 1;
+            }
+            m.truncate(end);
+            m.push_str("...");
+        }
+        self.send(&Message::Failed(m))
     }
 }
 

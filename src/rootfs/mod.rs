@@ -163,6 +163,24 @@ fn move_root(rootfs: &Path) -> Result<()> {
 /// read-only tmpfs. Missing paths are skipped.
 pub fn mask_paths(paths: &[String]) -> Result<()> {
     let root = Root::open(Path::new("/")).context("open /")?;
+    // What is bound over masked files must be the real /dev/null, not
+    // whatever an image or a racing process put there (CVE-2025-31133).
+    let null = root
+        .open_nofollow(Path::new("/dev/null"))
+        .context("open /dev/null")?;
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fstat into a zeroed struct on a valid fd.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::fstat(null.fd.as_raw_fd(), &mut st) } == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFCHR
+            && st.st_rdev == libc::makedev(1, 3);
+        if !ok {
+            anyhow::bail!(
+                "/dev/null in the container is not the null device: refusing to mask with it"
+            );
+        }
+    }
     for p in paths {
         let h = match root.open_path(Path::new(p)) {
             Ok(h) => h,
@@ -179,7 +197,7 @@ pub fn mask_paths(paths: &[String]) -> Result<()> {
             )
         } else {
             sys::mount(
-                Some(&c("/dev/null")),
+                Some(&null.proc_path()),
                 &h.proc_path(),
                 None,
                 libc::MS_BIND,

@@ -62,12 +62,63 @@ pub fn remount(h: &Handle, flags: libc::c_ulong, cleared: libc::c_ulong) -> std:
     sys::mount(None, &h.proc_path(), None, all & !libc::MS_REC, None)
 }
 
+/// Mounts inside /proc are refused (an image could hide procfs files the
+/// runtime writes, CVE-2019-16884), except the files lxcfs and friends
+/// bind over, as runc allows them.
+fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
+    const ALLOWED: &[&str] = &[
+        "/proc/cpuinfo",
+        "/proc/diskstats",
+        "/proc/meminfo",
+        "/proc/stat",
+        "/proc/swaps",
+        "/proc/uptime",
+        "/proc/loadavg",
+        "/proc/slabinfo",
+        "/proc/net/dev",
+        "/proc/sys/kernel/ns_last_pid",
+    ];
+    let clean: PathBuf = dest.components().collect();
+    if clean == Path::new("/proc") {
+        if typ != "proc" {
+            bail!("only a proc filesystem can be mounted at /proc");
+        }
+        return Ok(());
+    }
+    if clean.starts_with("/proc") && !ALLOWED.iter().any(|a| clean == Path::new(a)) {
+        bail!(
+            "{} cannot be mounted because it is inside /proc",
+            dest.display()
+        );
+    }
+    Ok(())
+}
+
+/// proc and sysfs must land on real directories: a symlink there in the
+/// image (CVE-2023-27561) is refused, not followed.
+fn check_not_symlink(root: &Root, dest: &Path) -> Result<()> {
+    if let Ok(h) = root.open_nofollow(dest) {
+        // SAFETY: fstat into a zeroed struct on a valid fd.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(h.fd.as_raw_fd(), &mut st) } == 0
+            && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+        {
+            bail!("{} is a symlink in the rootfs: refused", dest.display());
+        }
+    }
+    Ok(())
+}
+
 /// Mounts one config.json entry.
 pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
     let opts =
         options::parse(m.options().as_deref().unwrap_or_default()).map_err(anyhow::Error::msg)?;
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
+    check_proc_destination(dest, if opts.bind { "bind" } else { typ })?;
+    if matches!(typ, "proc" | "sysfs") {
+        check_not_symlink(root, dest)?;
+    }
     if opts.bind || typ == "bind" {
         return bind(root, m, &opts, s.bundle, s.userns);
     }

@@ -83,6 +83,13 @@ impl Root {
         })
     }
 
+    /// Opens a path without following its last component.
+    pub fn open_nofollow(&self, path: &Path) -> io::Result<Handle> {
+        Ok(Handle {
+            fd: self.openat(path, libc::O_PATH | libc::O_NOFOLLOW, 0)?,
+        })
+    }
+
     /// Opens an existing directory for reading.
     pub fn open_dir(&self, path: &Path) -> io::Result<OwnedFd> {
         self.openat(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)
@@ -96,22 +103,80 @@ impl Root {
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(e),
             Err(_) => {}
         }
+        // Walk it by hand: symlinks (dangling ones too) are followed inside
+        // the root, and every missing directory is made where it belongs.
+        let mut todo: std::collections::VecDeque<std::ffi::OsString> =
+            r.components().map(|c| c.as_os_str().to_owned()).collect();
         let mut cur = PathBuf::new();
-        for comp in r.components() {
-            let parent = self.openat(&cur, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-            cur.push(comp);
-            let name = sys::cstr(Path::new(comp.as_os_str()))?;
-            // SAFETY: valid fd and C string.
-            let ret = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) };
-            if ret < 0 {
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() != Some(libc::EEXIST) {
-                    return Err(e);
+        let mut links = 0;
+        while let Some(part) = todo.pop_front() {
+            if part == ".." {
+                cur.pop();
+                continue;
+            }
+            let cand = cur.join(&part);
+            match self.openat(&cand, libc::O_PATH | libc::O_NOFOLLOW, 0) {
+                Ok(fd) => {
+                    // SAFETY: fstat into a zeroed struct on a valid fd.
+                    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    match st.st_mode & libc::S_IFMT {
+                        libc::S_IFDIR => cur = cand,
+                        libc::S_IFLNK => {
+                            links += 1;
+                            if links > 40 {
+                                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                            }
+                            let mut buf = vec![0u8; 4096];
+                            // SAFETY: readlinkat on the O_PATH fd with an empty path.
+                            let n = unsafe {
+                                libc::readlinkat(
+                                    fd.as_raw_fd(),
+                                    c"".as_ptr(),
+                                    buf.as_mut_ptr().cast(),
+                                    buf.len(),
+                                )
+                            };
+                            if n < 0 {
+                                return Err(io::Error::last_os_error());
+                            }
+                            buf.truncate(n as usize);
+                            let target: PathBuf =
+                                <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(
+                                    buf,
+                                )
+                                .into();
+                            if target.is_absolute() {
+                                cur = PathBuf::new();
+                            }
+                            for c in target.components().rev() {
+                                if !matches!(c, Component::RootDir | Component::CurDir) {
+                                    todo.push_front(c.as_os_str().to_owned());
+                                }
+                            }
+                        }
+                        _ => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+                    }
                 }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    let parent = self.openat(&cur, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+                    let name = sys::cstr(Path::new(&part))?;
+                    // SAFETY: valid fd and C string.
+                    if unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) } < 0 {
+                        let e = io::Error::last_os_error();
+                        if e.raw_os_error() != Some(libc::EEXIST) {
+                            return Err(e);
+                        }
+                    }
+                    cur = cand;
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(Handle {
-            fd: self.openat(&r, libc::O_PATH | libc::O_DIRECTORY, 0)?,
+            fd: self.openat(&cur, libc::O_PATH | libc::O_DIRECTORY, 0)?,
         })
     }
 
@@ -182,6 +247,19 @@ mod tests {
         assert_eq!(real(&h), root.join("etc/newdir/x"));
         let f = r.create_file(Path::new("/dotdot/f")).unwrap();
         assert_eq!(real(&f), root.join("etc/f"));
+        // A dangling link: its target is made inside the root.
+        symlink("/missing/deeper", root.join("dangling")).unwrap();
+        let h = r.mkdir_all(Path::new("/dangling/x")).unwrap();
+        assert_eq!(real(&h), root.join("missing/deeper/x"));
+        symlink("loop2", root.join("loop1")).unwrap();
+        symlink("loop1", root.join("loop2")).unwrap();
+        assert_eq!(
+            r.mkdir_all(Path::new("/loop1/x"))
+                .err()
+                .unwrap()
+                .raw_os_error(),
+            Some(libc::ELOOP)
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

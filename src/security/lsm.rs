@@ -47,11 +47,11 @@ pub fn apply(apparmor: Option<&str>, selinux: Option<&str>) -> Result<()> {
         } else {
             "/proc/self/attr/exec"
         };
-        std::fs::write(attr, format!("exec {p}"))
+        crate::sys::write_proc(attr, &format!("exec {p}"))
             .with_context(|| format!("set apparmor profile {p}"))?;
     }
     if let Some(l) = selinux.filter(|l| !l.is_empty()) {
-        std::fs::write("/proc/self/attr/exec", l)
+        crate::sys::write_proc("/proc/self/attr/exec", l)
             .with_context(|| format!("set selinux label {l}"))?;
     }
     Ok(())
