@@ -8,6 +8,7 @@ mod bad_input;
 mod cgroups;
 mod cli;
 mod common;
+mod concurrency;
 mod config_applied;
 mod exec;
 mod hooks;
