@@ -28,62 +28,17 @@ pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Sends `fd` with `name` as the payload, as runc's utils.SendFd does.
 pub fn send_fd(sock: RawFd, fd: RawFd, name: &[u8]) -> io::Result<()> {
-    let mut iov = libc::iovec {
-        iov_base: name.as_ptr() as *mut _,
-        iov_len: name.len(),
-    };
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    let mut cbuf = vec![0u8; space];
-    // SAFETY: msghdr and the control buffer are valid for the call; the
-    // CMSG macros stay inside cbuf.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = space;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut RawFd, fd);
-        if libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    sys::send_with_fd(sock, name, fd)
 }
 
 /// Receives one fd sent with `send_fd`; returns it and the payload.
 pub fn recv_fd(sock: RawFd) -> io::Result<(OwnedFd, Vec<u8>)> {
-    let mut buf = vec![0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    let mut cbuf = vec![0u8; space];
-    // SAFETY: as in send_fd; the received fd is checked before use.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = space;
-        let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "no file descriptor received",
-            ));
-        }
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const RawFd);
-        buf.truncate(n as usize);
-        Ok((OwnedFd::from_raw_fd(fd), buf))
+    match sys::recv_with_fd(sock, 4096)? {
+        (payload, Some(fd)) => Ok((fd, payload)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no file descriptor received",
+        )),
     }
 }
 

@@ -114,54 +114,15 @@ impl Channel {
     /// Sends a message with a file descriptor attached (SCM_RIGHTS).
     pub fn send_with_fd(&self, msg: &Message, fd: std::os::fd::RawFd) -> io::Result<()> {
         let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
-        crate::terminal::send_fd(self.fd.as_raw_fd(), fd, &buf)
+        crate::sys::send_with_fd(self.fd.as_raw_fd(), &buf, fd)
     }
 
     /// Receives one message and the file descriptor sent with it, if any;
     /// end of file (the peer died or exec'd) is an UnexpectedEof error.
     pub fn recv_any(&self) -> io::Result<(Message, Option<OwnedFd>)> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) } as usize;
-        let mut cbuf = vec![0u8; space];
-        loop {
-            let mut iov = libc::iovec {
-                iov_base: buf.as_mut_ptr().cast(),
-                iov_len: buf.len(),
-            };
-            // SAFETY: msghdr points at valid buffers for the call; the fd
-            // taken from the control message is new and ours.
-            unsafe {
-                let mut msg: libc::msghdr = std::mem::zeroed();
-                msg.msg_iov = &mut iov;
-                msg.msg_iovlen = 1;
-                msg.msg_control = cbuf.as_mut_ptr().cast();
-                msg.msg_controllen = space;
-                let n = libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-                if n < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.raw_os_error() == Some(libc::EINTR) {
-                        continue;
-                    }
-                    return Err(e);
-                }
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the other side exited",
-                    ));
-                }
-                let cmsg = libc::CMSG_FIRSTHDR(&msg);
-                let fd = if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                    Some(OwnedFd::from_raw_fd(std::ptr::read_unaligned(
-                        libc::CMSG_DATA(cmsg) as *const i32,
-                    )))
-                } else {
-                    None
-                };
-                let m = serde_json::from_slice(&buf[..n as usize]).map_err(io::Error::other)?;
-                return Ok((m, fd));
-            }
-        }
+        let (payload, fd) = crate::sys::recv_with_fd(self.fd.as_raw_fd(), 64 * 1024)?;
+        let m = serde_json::from_slice(&payload).map_err(io::Error::other)?;
+        Ok((m, fd))
     }
 
     /// Receives one message; end of file (the peer died) is an error.
