@@ -288,10 +288,26 @@ fn bad_limits_fail_cleanly() {
     ctx.runr(&["delete", "-f", &id]).ok();
 }
 
+/// Makes `cmd` join the cgroup `dir` between fork and exec.
+fn in_cgroup(cmd: &mut Command, dir: &Path) {
+    use std::os::unix::process::CommandExt;
+    let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_str().unwrap()).unwrap();
+    // SAFETY: only open/write/close between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(fd);
+            Ok(())
+        });
+    }
+}
+
 #[test]
 fn ebpf_device_filter_enforces_rules_on_cgroup_v2() {
     use runr::cgroups::devices::Rule;
-    use std::os::unix::process::CommandExt;
     // This host's cgroup2 mount (hybrid: /sys/fs/cgroup/unified) takes
     // device programs like a unified host does.
     let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
@@ -318,21 +334,10 @@ fn ebpf_device_filter_enforces_rules_on_cgroup_v2() {
         },
     ];
     let applied = runr::cgroups::ebpf::apply(&dir, &rules);
-    let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_str().unwrap()).unwrap();
     let out = applied.as_ref().ok().map(|_| {
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", "echo x > /dev/null && echo null-ok; head -c1 /dev/zero >/dev/null 2>&1 && echo zero-ok || echo zero-denied"]);
-        // SAFETY: only open/write/close between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-                if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                libc::close(fd);
-                Ok(())
-            });
-        }
+        in_cgroup(&mut cmd, &dir);
         cmd.output().unwrap()
     });
     let _ = std::fs::remove_dir(&dir);
@@ -348,7 +353,6 @@ fn ebpf_device_filter_enforces_rules_on_cgroup_v2() {
 #[test]
 fn v2_freeze_kill_and_remove_on_the_real_unified_mount() {
     use std::collections::BTreeMap;
-    use std::os::unix::process::CommandExt;
     let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
         .into_iter()
         .map(Path::new)
@@ -356,20 +360,9 @@ fn v2_freeze_kill_and_remove_on_the_real_unified_mount() {
         .expect("a cgroup2 mount");
     let dir = mount.join(format!("runr-test-v2-{}", std::process::id()));
     std::fs::create_dir(&dir).unwrap();
-    let procs = std::ffi::CString::new(dir.join("cgroup.procs").to_str().unwrap()).unwrap();
     let mut cmd = Command::new("/bin/sleep");
     cmd.arg("1000");
-    // SAFETY: only open/write/close between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
-            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            libc::close(fd);
-            Ok(())
-        });
-    }
+    in_cgroup(&mut cmd, &dir);
     let mut child = cmd.spawn().unwrap();
     let mut paths = BTreeMap::new();
     paths.insert(mount.to_string_lossy().into_owned(), dir.clone());
