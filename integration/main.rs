@@ -11,6 +11,7 @@ mod common;
 mod concurrency;
 mod config_applied;
 mod exec;
+mod faults;
 mod hooks;
 mod hostile;
 mod lifecycle;

@@ -4,6 +4,7 @@ pub mod cgroups;
 pub mod cli;
 pub mod config;
 pub mod container;
+pub mod fault;
 pub mod features;
 pub mod hooks;
 pub mod logging;

@@ -155,6 +155,25 @@ fn setup(
     }
     cg.apply_devices(&rules)?;
 
+    // A first record, before any process exists: if runr dies from here
+    // on, `delete --force` still finds the cgroups to remove.
+    let mut state = State {
+        oci_version: OCI_VERSION.to_string(),
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: config.bundle.clone(),
+        rootfs: config.rootfs.clone(),
+        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_paths: cgroup_paths.clone(),
+        shared_pid_ns: !plan.new_pid,
+        hooks: spec.hooks().is_some(),
+    };
+    cleanup.locked.as_ref().expect("locked").write(&state)?;
+    crate::fault::point("create:after-cgroups");
+
     let dir = cleanup.locked.as_ref().expect("locked").dir.clone();
     let fifo_path = dir.join(super::state::EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
@@ -197,24 +216,14 @@ fn setup(
     drop(fifo);
     drop(console);
     cleanup.pid = Some(pid);
+    crate::fault::point("create:after-clone");
     parent_side(&parent, id, pid, config, cleanup)?;
+    crate::fault::point("create:after-ready");
 
     let stat =
         proc_stat(pid).ok_or_else(|| anyhow!("container init {pid} exited during create"))?;
-    let state = State {
-        oci_version: OCI_VERSION.to_string(),
-        id: id.to_string(),
-        pid,
-        pid_start: stat.start_time,
-        bundle: config.bundle.clone(),
-        rootfs: config.rootfs.clone(),
-        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
-        owner: String::new(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_paths,
-        shared_pid_ns: !plan.new_pid,
-        hooks: spec.hooks().is_some(),
-    };
+    state.pid = pid;
+    state.pid_start = stat.start_time;
     let locked = cleanup.locked.as_ref().expect("locked");
     // exec builds its process from the config as it was at create.
     std::fs::copy(
@@ -226,6 +235,7 @@ fn setup(
     if let Some(pf) = &opts.pid_file {
         write_pid_file(pf, pid)?;
     }
+    crate::fault::point("create:after-state");
     parent.send_recorded().context("release the init")?;
     parent.expect(Message::Released).map_err(|e| anyhow!(e))?;
     Ok(state)

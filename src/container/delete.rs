@@ -46,8 +46,10 @@ fn remove(locked: Locked, state: &State) -> Result<()> {
         }
     }
     cg.kill_all()?;
+    crate::fault::point("delete:after-kill");
     wait_gone(state);
     cg.destroy()?;
+    crate::fault::point("delete:after-cgroups");
     locked.remove()
 }
 

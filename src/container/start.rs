@@ -35,6 +35,7 @@ pub fn start(locked: &Locked, state: &State) -> Result<(), Failure> {
     }
     let path = locked.fifo();
     let report = read_fifo(locked, state)?;
+    crate::fault::point("start:after-release");
     std::fs::remove_file(&path)
         .with_context(|| format!("remove exec fifo {}", path.display()))
         .map_err(Failure::MustDestroy)?;

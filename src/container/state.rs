@@ -145,6 +145,21 @@ impl State {
     }
 }
 
+/// True while the init has not exec'd the container process yet (it is
+/// still a copy of runr). A start killed between the release and the
+/// fifo's removal leaves the fifo behind a running process.
+fn still_runr(pid: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        fs::metadata(format!("/proc/{pid}/exe")),
+        fs::metadata("/proc/self/exe"),
+    ) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        // Unknown (e.g. a foreign mount namespace): trust the fifo.
+        _ => true,
+    }
+}
+
 /// runc's id rule: letters, digits and `_ + , - .`; not `.`, `..` or empty.
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_chars = id
@@ -295,7 +310,7 @@ impl Locked {
         if !state.init_alive() {
             return Status::Stopped;
         }
-        if self.fifo().exists() {
+        if self.fifo().exists() && still_runr(state.pid) {
             return Status::Created;
         }
         if crate::cgroups::is_frozen(&state.cgroup_paths) {

@@ -1,0 +1,118 @@
+//! runr killed at each phase (RUNR_FAULT makes it SIGKILL itself at a
+//! named point): afterwards `state` tells the truth and `delete --force`
+//! removes everything.
+
+use crate::common::{runr, Ctx};
+
+fn run_faulted(ctx: &Ctx, point: &str, args: &[&str]) -> i32 {
+    let st = std::process::Command::new(runr())
+        .env("RUNR_FAULT", point)
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(ctx.dir.join("fault.out")).unwrap())
+        .stderr(std::fs::File::create(ctx.dir.join("fault.err")).unwrap())
+        .status()
+        .unwrap();
+    std::os::unix::process::ExitStatusExt::signal(&st).unwrap_or(0)
+}
+
+fn status(ctx: &Ctx, id: &str) -> String {
+    let out = ctx.runr(&["state", id]);
+    match serde_json::from_str::<serde_json::Value>(&out.stdout) {
+        Ok(v) => v["status"].as_str().unwrap_or("").to_string(),
+        Err(_) => {
+            assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out:?}");
+            out.err()
+        }
+    }
+}
+
+#[test]
+fn killed_during_create_is_cleaned_by_delete_force() {
+    let ctx = Ctx::new("faultcreate");
+    let b = ctx.bundle("sleep 1000");
+    for point in [
+        "create:after-cgroups",
+        "create:after-clone",
+        "create:after-ready",
+        "create:after-state",
+    ] {
+        let id = ctx.id();
+        assert_eq!(
+            run_faulted(&ctx, point, &["create", "-b", b.to_str().unwrap(), &id]),
+            libc::SIGKILL,
+            "{point}"
+        );
+        let st = status(&ctx, &id);
+        assert!(
+            st == "stopped" || st.contains("does not exist"),
+            "{point}: state says {st:?}"
+        );
+        // Whatever is left of the init dies with its parent or its channel.
+        ctx.runr(&["delete", "--force", &id]).ok();
+        ctx.assert_gone(&id);
+        assert!(!ctx.root.join(&id).exists());
+    }
+}
+
+#[test]
+fn killed_during_start_leaves_a_running_container() {
+    let ctx = Ctx::new("faultstart");
+    let b = ctx.bundle("sleep 1000");
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    assert_eq!(
+        run_faulted(&ctx, "start:after-release", &["start", &id]),
+        libc::SIGKILL
+    );
+    // The process runs although the fifo is still there: state says so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while status(&ctx, &id) != "running" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "state says {}",
+            status(&ctx, &id)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    ctx.runr(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn killed_during_delete_is_finished_by_another_delete() {
+    let ctx = Ctx::new("faultdelete");
+    let b = ctx.bundle("sleep 1000");
+    for point in ["delete:after-kill", "delete:after-cgroups"] {
+        let id = ctx.id();
+        ctx.runr(&["run", "-d", "-b", b.to_str().unwrap(), &id])
+            .ok();
+        assert_eq!(
+            run_faulted(&ctx, point, &["delete", "--force", &id]),
+            libc::SIGKILL,
+            "{point}"
+        );
+        let st = status(&ctx, &id);
+        assert_eq!(st, "stopped", "{point}");
+        ctx.runr(&["delete", "--force", &id]).ok();
+        ctx.assert_gone(&id);
+    }
+}
+
+#[test]
+fn garbage_state_file_is_a_clear_error_and_force_delete_works() {
+    let ctx = Ctx::new("faultgarbage");
+    let (id, _) = ctx.start(&ctx.config("sleep 1000"));
+    let state_file = ctx.root.join(&id).join("state.json");
+    let good = std::fs::read(&state_file).unwrap();
+    std::fs::write(&state_file, b"{\"truncated\": ").unwrap();
+    let out = ctx.runr(&["state", &id]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("state.json"), "{out:?}");
+    // Put it back so the running container can be cleaned up for real.
+    std::fs::write(&state_file, good).unwrap();
+    ctx.runr(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+}
