@@ -207,6 +207,20 @@ fn created(env: &Env, cfg: Value) -> Result<(String, Value), String> {
     Ok((id, st))
 }
 
+/// Removes (rmdir, so only if empty) directories called `name` under `dir`.
+fn rmdir_named(dir: &Path, name: &str, depth: u32) {
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            continue;
+        }
+        if e.file_name() == name {
+            let _ = fs::remove_dir(e.path());
+        } else if depth > 0 {
+            rmdir_named(&e.path(), name, depth - 1);
+        }
+    }
+}
+
 fn sleeper(c: &mut Value, _: &Env) {
     c["process"]["args"] = json!(["sleep", "1000"]);
 }
@@ -418,6 +432,60 @@ fn cases() -> Vec<Case> {
             c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]});
         }, check: None },
         Case { section: "config-linux.md", name: "personality", must: "linux.personality MUST be set", patch: |c, _| { c["linux"]["personality"] = json!({"domain": "LINUX32"}); }, check: None },
+        Case { section: "config-linux.md", name: "time namespace offsets", must: "timeOffsets MUST be applied to the new time namespace", patch: sleeper, check: Some(|env, _| {
+            let mut c = env.base(); sleeper(&mut c, env);
+            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 1000, "nanosecs": 0}, "boottime": {"secs": 2000, "nanosecs": 0}});
+            let (id, st) = created(env, c)?;
+            let pid = st["pid"].as_i64().unwrap_or(0);
+            let offs = fs::read_to_string(format!("/proc/{pid}/timens_offsets")).unwrap_or_default();
+            let _ = env.rt(&["delete", "--force", &id]);
+            let want = |clock: &str, secs: &str| offs.lines().any(|l| { let f: Vec<&str> = l.split_whitespace().collect(); f.len() == 3 && f[1] == secs && (f[0] == clock || f[0] == if clock == "monotonic" { "1" } else { "7" }) });
+            if want("monotonic", "1000") && want("boottime", "2000") { Ok(()) } else { Err(format!("timens_offsets {offs:?}")) }
+        }) },
+        Case { section: "config-linux.md", name: "new cgroup namespace", must: "a new cgroup namespace MUST be created", patch: sleeper, check: Some(|env, _| {
+            let mut c = env.base(); sleeper(&mut c, env);
+            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "cgroup"}));
+            let (id, st) = created(env, c)?;
+            let pid = st["pid"].as_i64().unwrap_or(0);
+            let differs = ns_of(pid, "cgroup") != ns_of(std::process::id() as i64, "cgroup");
+            let _ = env.rt(&["delete", "--force", &id]);
+            if differs { Ok(()) } else { Err("cgroup namespace shared with the runtime".into()) }
+        }) },
+        Case { section: "config-linux.md", name: "relative cgroupsPath", must: "a relative cgroupsPath MUST be relative to the runtime's cgroup hierarchy placement", patch: sleeper, check: Some(|env, _| {
+            let mut c = env.base(); sleeper(&mut c, env);
+            let rel = format!("runr-spec-rel-{}/c", std::process::id());
+            c["linux"]["cgroupsPath"] = json!(rel);
+            let (id, st) = created(env, c)?;
+            let pid = st["pid"].as_i64().unwrap_or(0);
+            let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+            let _ = env.rt(&["delete", "--force", &id]);
+            // The parent the runtime made stays (runc's way): remove it.
+            rmdir_named(Path::new("/sys/fs/cgroup"), &format!("runr-spec-rel-{}", std::process::id()), 5);
+            if cg.lines().any(|l| l.contains(":pids:") && l.ends_with(&rel)) { Ok(()) } else { Err(format!("cgroup {cg}")) }
+        }) },
+        Case { section: "config.md", name: "invalid rlimit type refused", must: "an unknown rlimit type MUST generate an error", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOPE", "soft": 1, "hard": 1}]);
+            let b = env.bundle(c);
+            let id = env.id();
+            let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
+            let _ = env.rt(&["delete", "--force", &id]);
+            if o.code == 0 { Err("create succeeded".into()) } else { Ok(()) }
+        }) },
+        Case { section: "config.md", name: "noNewPrivileges false", must: "noNewPrivileges false MUST leave no_new_privs unset", patch: |c, _| { c["process"]["noNewPrivileges"] = json!(false); }, check: None },
+        Case { section: "runtime.md", name: "kill delivers the named signal", must: "kill MUST send the specified signal to the container process", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c["process"]["args"] = json!(["sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.05; done"]);
+            let (id, _) = created(env, c)?;
+            env.rt(&["start", &id]);
+            std::thread::sleep(Duration::from_millis(200));
+            let k = env.rt(&["kill", &id, "TERM"]).code;
+            let r = env.wait_status(&id, "stopped");
+            let _ = env.rt(&["delete", "--force", &id]);
+            if k != 0 { return Err("kill failed".into()); }
+            r
+        }) },
         // config.md: hooks
         Case { section: "config.md hooks", name: "order and state", must: "prestart, createRuntime, createContainer at create; startContainer before the process; poststart after it, before start returns; poststop at delete", patch: nothing, check: Some(|env, _| {
             let out = env.dir.join(format!("hooks-{}", env.n.get()));
@@ -484,6 +552,8 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
   an error MUST be generated\"; runc 1.1.5's start exits 0.
 - personality: `linux.personality` arrived in runc 1.2; 1.1.5 ignores it (the process keeps
   x86_64).
+- time namespace: `{\"type\": \"time\"}` and `timeOffsets` arrived in runc 1.2; 1.1.5 refuses
+  the namespace type (\"namespace time does not exist\").
 - domainname: runc 1.1.5 leaves the UTS domain name unset (`(none)`) although config.md says
   it \"MUST\" be set in the container's UTS namespace.
 ";
