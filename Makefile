@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps demo test test-unit test-engines spec-test spec-test-report lint install clean bench
+.PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-report lint install clean bench
 
 all: build
 
@@ -23,10 +23,14 @@ lint:
 
 # Unit tests, the end-to-end tests (real containers: run as root) and the
 # engine tests (podman, containerd, Docker on runr).
-test: test-unit spec-test test-engines
+test: test-unit test-reliability spec-test test-engines
 
 test-unit: deps lint
 	$(CARGO) test --all-targets
+
+# Faults, races and hostile bundles, then a leak check of the machine.
+test-reliability: deps
+	bash integration/reliability.sh
 
 # The runtime-spec conformance suite (spec-tests/); RUNTIME=/usr/sbin/runc to compare.
 BIN := target/x86_64-unknown-linux-gnu/debug
