@@ -116,3 +116,54 @@ fn garbage_state_file_is_a_clear_error_and_force_delete_works() {
     ctx.runr(&["delete", "--force", &id]).ok();
     ctx.assert_gone(&id);
 }
+
+#[test]
+fn a_reused_pid_is_not_taken_for_the_container() {
+    let ctx = Ctx::new("faultpid");
+    let (id, pid) = ctx.start(&ctx.config("sleep 1000"));
+    // Pretend the init died and its pid went to another process: the
+    // start time recorded no longer matches the process behind the pid.
+    let file = ctx.root.join(&id).join("state.json");
+    let mut st: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    st["pid_start"] = serde_json::json!(st["pid_start"].as_u64().unwrap() + 1);
+    std::fs::write(&file, serde_json::to_vec(&st).unwrap()).unwrap();
+    assert_eq!(status(&ctx, &id), "stopped");
+    let out = ctx.runr(&["kill", &id, "KILL"]);
+    assert!(
+        out.code == 1 && out.stderr.contains("container not running"),
+        "{out:?}"
+    );
+    assert!(
+        std::fs::metadata(format!("/proc/{pid}")).is_ok(),
+        "kill reached the stranger"
+    );
+    ctx.runr(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn an_unwritable_root_is_a_clear_error() {
+    let ctx = Ctx::new("faultroot");
+    let b = ctx.bundle("true");
+    let id = ctx.id();
+    // /proc takes no new directories: a read-only root as far as runr goes.
+    let out = std::process::Command::new(runr())
+        .args([
+            "--root",
+            "/proc/runr-test-root",
+            "create",
+            "-b",
+            b.to_str().unwrap(),
+            &id,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("create state root /proc/runr-test-root"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1);
+    assert_eq!(Ctx::cgroups_named(&id), Vec::<std::path::PathBuf>::new());
+}
