@@ -16,6 +16,19 @@ if ! static_busybox; then
 fi
 static_busybox || { echo "no static /bin/busybox after installing busybox-static" >&2; exit 1; }
 
+# Tools the tests call: ip (veth pairs for netDevices), ps (runr ps),
+# script (tty tests), dmesg (seccomp LOG).
+need=""
+command -v ip >/dev/null || need="$need iproute2"
+command -v ps >/dev/null || need="$need procps"
+command -v script >/dev/null || need="$need bsdutils"
+command -v dmesg >/dev/null || need="$need util-linux"
+if [ -n "$need" ] && [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $need >/dev/null
+fi
+
 # Docker's default seccomp profile, as Debian ships it (in the source of
 # Docker's Go packages), for the seccomp tests. Extracted, not installed.
 FIX=build/fixtures/docker-seccomp-default.json
