@@ -210,11 +210,7 @@ fn update_changes_the_live_cgroup() {
     assert_eq!(read(&cg_dir(&id, "cpu"), "cpu.shares"), "256");
     assert_eq!(read(&cg_dir(&id, "pids"), "pids.max"), "60");
     ctx.runr(&["kill", &id, "KILL"]).ok();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while ctx.state(&id)["status"] != "stopped" {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    ctx.wait_status(&id, "stopped");
     let out = ctx.runr(&["update", "--memory", "1G", &id]);
     assert!(
         out.code == 1 && out.stderr.contains("container not running"),

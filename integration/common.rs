@@ -177,6 +177,27 @@ impl Ctx {
         serde_json::from_str(&out.stdout).unwrap()
     }
 
+    /// Waits (10 s at most) until `state` reports `want`; before the
+    /// container exists, the error line counts as its status.
+    pub fn wait_status(&self, id: &str, want: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let out = self.runr(&["state", id]);
+            let s = match serde_json::from_str::<Value>(&out.stdout) {
+                Ok(v) => v["status"].as_str().unwrap_or("").to_string(),
+                Err(_) => out.stderr.clone(),
+            };
+            if s == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{id} stayed {s}, wanted {want}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Creates and starts a container running `script`; returns id and pid.
     pub fn start(&self, config: &Value) -> (String, i32) {
         let b = self.bundle_with(config);

@@ -140,11 +140,7 @@ fn exec_errors_exit_255_and_stopped_is_refused() {
     assert_eq!(out.code, 255);
     assert!(out.stderr.contains("numeric"), "{out:?}");
     ctx.runr(&["kill", &id, "KILL"]).ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while ctx.state(&id)["status"] != "stopped" {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    ctx.wait_status(&id, "stopped");
     let out = ctx.runr(&["exec", &id, "true"]);
     assert_eq!(out.code, 255);
     assert!(

@@ -5,22 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::Ctx;
 
-fn wait_status(ctx: &Ctx, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = ctx.runr(&["state", id]);
-        let s = match serde_json::from_str::<serde_json::Value>(&out.stdout) {
-            Ok(v) => v["status"].as_str().unwrap().to_string(),
-            Err(_) => out.stderr.clone(), // not created yet
-        };
-        if s == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{id} stayed {s}, wanted {want}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn full_lifecycle() {
     let ctx = Ctx::new("lifecycle");
@@ -64,7 +48,7 @@ fn full_lifecycle() {
     }
 
     ctx.runr(&["kill", &id, "KILL"]).ok();
-    wait_status(&ctx, &id, "stopped");
+    ctx.wait_status(&id, "stopped");
     assert_eq!(ctx.state(&id)["pid"], 0);
     ctx.runr(&["delete", &id]).ok();
     let out = ctx.runr(&["state", &id]);
@@ -98,7 +82,7 @@ fn run_reports_death_by_signal_as_128_plus_n() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    wait_status(&ctx, &id, "running");
+    ctx.wait_status(&id, "running");
     ctx.runr(&["kill", &id, "9"]).ok();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(137));
@@ -169,7 +153,7 @@ fn start_twice_and_kill_stopped_are_refused() {
         "{out:?}"
     );
     ctx.runr(&["kill", &id, "KILL"]).ok();
-    wait_status(&ctx, &id, "stopped");
+    ctx.wait_status(&id, "stopped");
     let out = ctx.runr(&["start", &id]);
     assert!(
         out.stderr
