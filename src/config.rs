@@ -22,6 +22,9 @@ pub struct Config {
     pub bundle: PathBuf,
     /// The absolute root filesystem path.
     pub rootfs: PathBuf,
+    /// config.json as read: saved with the state, so exec and hooks see the
+    /// config this container was created from.
+    pub raw: Vec<u8>,
 }
 
 /// Reads and validates `<bundle>/config.json`.
@@ -50,6 +53,7 @@ pub fn load(bundle: &Path) -> Result<Config> {
         caps,
         bundle,
         rootfs,
+        raw: bytes,
     };
     validate(&config.spec).context("config.json")?;
     Ok(config)

@@ -226,11 +226,8 @@ fn setup(
     state.pid_start = stat.start_time;
     let locked = cleanup.locked.as_ref().expect("locked");
     // exec builds its process from the config as it was at create.
-    std::fs::copy(
-        config.bundle.join("config.json"),
-        locked.dir.join("config.json"),
-    )
-    .context("save config.json in the state directory")?;
+    std::fs::write(locked.dir.join("config.json"), &config.raw)
+        .context("save config.json in the state directory")?;
     locked.write(&state)?;
     if let Some(pf) = &opts.pid_file {
         write_pid_file(pf, pid)?;
