@@ -5,9 +5,7 @@ use serde_json::{json, Value};
 
 /// True when /sys/fs/cgroup is a cgroup2 mount (a unified host).
 pub fn cgroup2_host() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-        .unwrap_or(false)
+    crate::cgroups::is_cgroup2(std::path::Path::new("/sys/fs/cgroup"))
 }
 
 pub fn default_spec(cgroup2: bool) -> Value {

@@ -163,7 +163,8 @@ pub struct Cgroups {
     hierarchies: Option<Vec<Hierarchy>>,
 }
 
-fn is_cgroup2(p: &Path) -> bool {
+/// True if `p` is on a cgroup2 filesystem.
+pub fn is_cgroup2(p: &Path) -> bool {
     nix::sys::statfs::statfs(p)
         .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
         .unwrap_or(false)
