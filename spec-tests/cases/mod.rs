@@ -1,0 +1,19 @@
+//! The cases, one file per spec document (section).
+
+use crate::harness::Case;
+
+mod config;
+mod config_linux;
+mod features;
+mod hooks;
+mod runtime;
+
+/// Every case, in the order the suite runs them.
+pub fn all() -> Vec<Case> {
+    let mut v = runtime::cases();
+    v.extend(config::cases());
+    v.extend(hooks::cases());
+    v.extend(config_linux::cases());
+    v.extend(features::cases());
+    v
+}

@@ -1,0 +1,204 @@
+//! config.md: hostname, domainname, and the process (cwd, env, user, capabilities, noNewPrivileges, rlimits, oomScoreAdj).
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::{status_field, Tap};
+
+fn cap_mask(v: &Value) -> u64 {
+    let names = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    let mut m = 0u64;
+    for n in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let n = n.trim_start_matches("CAP_");
+        if let Some(i) = names.iter().position(|x| *x == n) {
+            m |= 1 << i;
+        }
+    }
+    m
+}
+
+fn rlimit_line(name: &str) -> Option<(String, String)> {
+    let want = match name {
+        "RLIMIT_NOFILE" => "Max open files",
+        "RLIMIT_NPROC" => "Max processes",
+        "RLIMIT_CORE" => "Max core file size",
+        "RLIMIT_STACK" => "Max stack size",
+        "RLIMIT_CPU" => "Max cpu time",
+        "RLIMIT_FSIZE" => "Max file size",
+        "RLIMIT_MEMLOCK" => "Max locked memory",
+        "RLIMIT_MSGQUEUE" => "Max msgqueue size",
+        "RLIMIT_NICE" => "Max nice priority",
+        "RLIMIT_RTPRIO" => "Max realtime priority",
+        _ => return None,
+    };
+    let text = fs::read_to_string("/proc/self/limits").ok()?;
+    let l = text.lines().find(|l| l.starts_with(want))?;
+    let f: Vec<&str> = l[want.len()..].split_whitespace().collect();
+    Some((f.first()?.to_string(), f.get(1)?.to_string()))
+}
+
+pub fn check(t: &mut Tap, cfg: &Value) {
+    let p = &cfg["process"];
+
+    if let Some(h) = cfg["hostname"].as_str() {
+        let got = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        t.check(got.trim() == h, "config.md hostname", || {
+            format!("got {got:?}")
+        });
+    }
+    if let Some(d) = cfg["domainname"].as_str() {
+        let got = fs::read_to_string("/proc/sys/kernel/domainname").unwrap_or_default();
+        t.check(got.trim() == d, "config.md domainname", || {
+            format!("got {got:?}")
+        });
+    }
+    if let Some(cwd) = p["cwd"].as_str() {
+        let got = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        t.check(got == cwd, "config.md process.cwd", || format!("got {got}"));
+    }
+    for e in p["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let (k, v) = e.split_once('=').unwrap_or((e, ""));
+        let got = std::env::var(k).unwrap_or_default();
+        t.check(got == v, &format!("config.md process.env {k}"), || {
+            format!("got {got:?}")
+        });
+    }
+    let uid = p["user"]["uid"].as_u64().unwrap_or(0);
+    let gid = p["user"]["gid"].as_u64().unwrap_or(0);
+    let got = status_field("Uid");
+    t.check(
+        got.split_whitespace().all(|x| x == uid.to_string()),
+        "config.md process.user.uid",
+        || got.clone(),
+    );
+    let got = status_field("Gid");
+    t.check(
+        got.split_whitespace().all(|x| x == gid.to_string()),
+        "config.md process.user.gid",
+        || got.clone(),
+    );
+    if let Some(g) = p["user"]["additionalGids"].as_array() {
+        let mut want: Vec<String> = g
+            .iter()
+            .filter_map(Value::as_u64)
+            .map(|x| x.to_string())
+            .collect();
+        want.sort();
+        let mut got: Vec<String> = status_field("Groups")
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        got.sort();
+        t.check(got == want, "config.md process.user.additionalGids", || {
+            format!("{got:?}")
+        });
+    }
+    if let Some(u) = p["user"]["umask"].as_u64() {
+        let got = status_field("Umask");
+        t.check(
+            u64::from_str_radix(&got, 8).ok() == Some(u),
+            "config.md process.user.umask",
+            || got.clone(),
+        );
+    }
+    let caps = &p["capabilities"];
+    // An ambient capability needs to be permitted and inheritable too.
+    let amb =
+        cap_mask(&caps["ambient"]) & cap_mask(&caps["permitted"]) & cap_mask(&caps["inheritable"]);
+    let (bnd, inh) = (cap_mask(&caps["bounding"]), cap_mask(&caps["inheritable"]));
+    // What the process has after its execve (capabilities(7), no file
+    // capabilities): root gets bounding | inheritable | ambient, anyone
+    // else only the ambient set.
+    let after_exec = if uid == 0 { bnd | inh | amb } else { amb };
+    for (key, field, want) in [
+        ("bounding", "CapBnd", bnd),
+        ("inheritable", "CapInh", inh),
+        ("effective", "CapEff", after_exec),
+        ("permitted", "CapPrm", after_exec),
+    ] {
+        let got = u64::from_str_radix(&status_field(field), 16).unwrap_or(u64::MAX);
+        t.check(
+            got == want,
+            &format!("config.md process.capabilities.{key}"),
+            || format!("got {got:#x} want {want:#x}"),
+        );
+    }
+    let got = u64::from_str_radix(&status_field("CapAmb"), 16).unwrap_or(u64::MAX);
+    t.check(got == amb, "config.md process.capabilities.ambient", || {
+        format!("got {got:#x} want {amb:#x}")
+    });
+    let nnp = p["noNewPrivileges"].as_bool().unwrap_or(false);
+    t.check(
+        status_field("NoNewPrivs") == if nnp { "1" } else { "0" },
+        "config.md process.noNewPrivileges",
+        || status_field("NoNewPrivs"),
+    );
+    for r in p["rlimits"].as_array().into_iter().flatten() {
+        let name = r["type"].as_str().unwrap_or("");
+        if let Some((soft, hard)) = rlimit_line(name) {
+            let ok = r["soft"].as_u64().map(|v| v.to_string()) == Some(soft.clone())
+                && r["hard"].as_u64().map(|v| v.to_string()) == Some(hard.clone());
+            t.check(ok, &format!("config.md process.rlimits {name}"), || {
+                format!("got {soft}/{hard}")
+            });
+        }
+    }
+    if let Some(adj) = p["oomScoreAdj"].as_i64() {
+        let got = fs::read_to_string("/proc/self/oom_score_adj").unwrap_or_default();
+        t.check(
+            got.trim() == adj.to_string(),
+            "config.md process.oomScoreAdj",
+            || got.clone(),
+        );
+    }
+}
