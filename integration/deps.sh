@@ -23,10 +23,19 @@ command -v ip >/dev/null || need="$need iproute2"
 command -v ps >/dev/null || need="$need procps"
 command -v script >/dev/null || need="$need bsdutils"
 command -v dmesg >/dev/null || need="$need util-linux"
+command -v newuidmap >/dev/null || need="$need uidmap"
 if [ -n "$need" ] && [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq $need >/dev/null
+fi
+
+# The rootless tests' user, with subordinate uid and gid ranges for
+# newuidmap/newgidmap (integration/rootless.rs).
+if [ "$(id -u)" = 0 ]; then
+    id runr-rootless >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh runr-rootless
+    grep -q '^runr-rootless:' /etc/subuid 2>/dev/null || usermod --add-subuids 300000-365535 runr-rootless
+    grep -q '^runr-rootless:' /etc/subgid 2>/dev/null || usermod --add-subgids 300000-365535 runr-rootless
 fi
 
 # Docker's default seccomp profile, as Debian ships it (in the source of

@@ -17,5 +17,6 @@ mod hostile;
 mod lifecycle;
 mod namespaces;
 mod process_attrs;
+mod rootless;
 mod seccomp;
 mod terminal;

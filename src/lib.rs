@@ -12,6 +12,7 @@ pub mod namespaces;
 pub mod netdev;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod security;
 pub mod signal;
 pub mod spec_template;

@@ -3,7 +3,7 @@
 //! pid namespace and a time namespace, which only children enter).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace, LinuxNamespaceType as T, Spec};
@@ -215,7 +215,8 @@ impl Plan {
     }
 }
 
-fn map_text(maps: &[LinuxIdMapping]) -> String {
+/// An id map as /proc/PID/uid_map takes it: one `inside outside count` line a range.
+pub fn map_text(maps: &[LinuxIdMapping]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
         .collect()
@@ -223,15 +224,15 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
 
 /// Parent side: writes the init's uid and gid maps.
 pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    use crate::rootless::{write_map, Ids};
     let Some(linux) = spec.linux() else {
         return Ok(());
     };
-    let proc = Path::new("/proc").join(pid.to_string());
     if let Some(m) = linux.uid_mappings().as_deref().filter(|m| !m.is_empty()) {
-        fs::write(proc.join("uid_map"), map_text(m)).context("write uid_map")?;
+        write_map(pid, Ids::Uid, m)?;
     }
     if let Some(m) = linux.gid_mappings().as_deref().filter(|m| !m.is_empty()) {
-        fs::write(proc.join("gid_map"), map_text(m)).context("write gid_map")?;
+        write_map(pid, Ids::Gid, m)?;
     }
     Ok(())
 }

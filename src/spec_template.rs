@@ -72,6 +72,56 @@ pub fn default_spec(cgroup2: bool) -> Value {
     })
 }
 
+/// `spec --rootless`, as runc makes it: the caller's uid and gid mapped to
+/// root in a new user namespace, no network namespace (an unprivileged
+/// user could not wire one), /sys bound from the host (sysfs cannot be
+/// mounted without one), devpts without the gid=5 option (that group is
+/// not mapped) and no linux.resources (no cgroup to put limits in).
+pub fn to_rootless(v: &mut Value) {
+    // SAFETY: geteuid and getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    for m in v["mounts"].as_array_mut().into_iter().flatten() {
+        match m["type"].as_str() {
+            Some("devpts") => {
+                if let Some(o) = m["options"].as_array_mut() {
+                    o.retain(|o| o.as_str().is_none_or(|s| !s.starts_with("gid=")));
+                }
+            }
+            Some("sysfs") => {
+                *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
+                    "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+            }
+            _ => {}
+        }
+    }
+    let Some(old) = v["linux"].as_object_mut().map(std::mem::take) else {
+        return;
+    };
+    let mut linux = serde_json::Map::new();
+    linux.insert(
+        "uidMappings".into(),
+        json!([{"containerID": 0, "hostID": uid, "size": 1}]),
+    );
+    linux.insert(
+        "gidMappings".into(),
+        json!([{"containerID": 0, "hostID": gid, "size": 1}]),
+    );
+    for (k, mut val) in old {
+        match k.as_str() {
+            "resources" => continue,
+            "namespaces" => {
+                if let Some(ns) = val.as_array_mut() {
+                    ns.retain(|n| n["type"] != "network" && n["type"] != "user");
+                    ns.push(json!({"type": "user"}));
+                }
+            }
+            _ => {}
+        }
+        linux.insert(k, val);
+    }
+    v["linux"] = Value::Object(linux);
+}
+
 /// The template as runc writes it: tab-indented JSON.
 pub fn render(v: &Value) -> String {
     let mut out = Vec::new();
@@ -104,5 +154,41 @@ mod tests {
         assert_eq!(caps.bounding, caps.ambient);
         assert_eq!(caps.bounding.count_ones(), 3);
         assert_eq!(spec.root().as_ref().unwrap().readonly(), Some(true));
+    }
+
+    #[test]
+    fn rootless_template_maps_the_caller_and_drops_what_needs_privilege() {
+        let mut v = default_spec(false);
+        to_rootless(&mut v);
+        let linux = v["linux"].as_object().unwrap();
+        let keys: Vec<&str> = linux.keys().map(String::as_str).collect();
+        assert_eq!(&keys[..3], ["uidMappings", "gidMappings", "namespaces"]);
+        assert!(linux.get("resources").is_none());
+        let uid = unsafe { libc::geteuid() };
+        assert_eq!(v["linux"]["uidMappings"][0]["hostID"], uid);
+        assert_eq!(v["linux"]["uidMappings"][0]["size"], 1);
+        let ns: Vec<&str> = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(ns, ["pid", "ipc", "uts", "mount", "user"]);
+        let sys = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/sys")
+            .unwrap();
+        assert_eq!(sys["type"], "none");
+        assert_eq!(sys["options"][0], "rbind");
+        let pts = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["type"] == "devpts")
+            .unwrap();
+        assert!(!pts["options"].to_string().contains("gid="));
+        crate::config::parse(render(&v).as_bytes()).unwrap();
     }
 }

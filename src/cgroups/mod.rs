@@ -186,7 +186,16 @@ impl Cgroups {
     pub fn create(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroups> {
         let proc_cgroup =
             fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
-        Self::create_in(&hierarchies()?, &proc_cgroup, cgroups_path, id)
+        Self::create_in(&hierarchies()?, &proc_cgroup, cgroups_path, id, false)
+    }
+
+    /// `create` for rootless mode: a hierarchy where the caller may not
+    /// make the container's cgroup is left out (a limit for one of its
+    /// controllers then fails, naming it).
+    pub fn create_rootless(cgroups_path: Option<&Path>, id: &str) -> Result<Cgroups> {
+        let proc_cgroup =
+            fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
+        Self::create_in(&hierarchies()?, &proc_cgroup, cgroups_path, id, true)
     }
 
     /// `create` with the hierarchies and /proc/self/cgroup text given, so
@@ -196,6 +205,7 @@ impl Cgroups {
         proc_cgroup: &str,
         cgroups_path: Option<&Path>,
         id: &str,
+        skip_denied: bool,
     ) -> Result<Cgroups> {
         // On a unified-only host runc puts relative paths under the parent
         // of its own cgroup: a v2 cgroup with processes cannot have
@@ -221,9 +231,13 @@ impl Cgroups {
             } else {
                 mkdir_levels(&h.mount, &path, h.controllers.iter().any(|c| c == "cpuset"))
             };
-            if let Err(e) = made {
-                cg.destroy().ok();
-                return Err(e);
+            match made {
+                Ok(()) => {}
+                Err(e) if skip_denied && denied(&e) => continue,
+                Err(e) => {
+                    cg.destroy().ok();
+                    return Err(e);
+                }
             }
             cg.paths.insert(key, path);
         }
@@ -365,22 +379,44 @@ impl Cgroups {
         Ok((v1, v2))
     }
 
+    /// The hierarchies this host mounts that the container has no cgroup
+    /// in (rootless mode, where the caller could not make one).
+    fn unjoined(&self) -> Vec<&Hierarchy> {
+        let Some(hs) = &self.hierarchies else {
+            return Vec::new();
+        };
+        hs.iter()
+            .filter(|h| !self.paths.contains_key(h.mount.to_string_lossy().as_ref()))
+            .collect()
+    }
+
     /// Applies linux.resources (all but devices, see `apply_devices`).
     /// On a v1 or hybrid host the v1 files take them and the unified map
     /// goes to the v2 mount; on a unified host everything goes to v2.
     pub fn apply(&self, r: &LinuxResources, update: bool) -> Result<()> {
         let (v1dirs, v2dir) = self.layout()?;
-        if v1dirs.is_empty() {
-            let Some(dir) = v2dir else {
-                bail!("no cgroup hierarchy is mounted")
+        let unjoined = self.unjoined();
+        let v1_unjoined: Vec<String> = unjoined
+            .iter()
+            .filter(|h| !h.v2)
+            .flat_map(|h| h.controllers.iter().cloned())
+            .collect();
+        if v1dirs.is_empty() && v1_unjoined.is_empty() {
+            return match v2dir {
+                Some(dir) => v2::apply(&dir, r),
+                None if !has_limits(r) => Ok(()),
+                None if !unjoined.is_empty() => {
+                    bail!("cannot set cgroup limits: container could not join or create cgroup")
+                }
+                None => bail!("no cgroup hierarchy is mounted"),
             };
-            return v2::apply(&dir, r);
         }
         let dirs = v1::Dirs {
             by_controller: v1dirs
                 .iter()
                 .map(|(c, p)| (c.as_str(), p.as_path()))
                 .collect(),
+            unjoined: &v1_unjoined,
         };
         v1::apply(&dirs, r, update)?;
         if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
@@ -463,6 +499,34 @@ impl Cgroups {
         }
         bail!("cgroup {} did not reach {want}", dir.display())
     }
+}
+
+/// True for a mkdir refused for want of permission (rootless mode).
+fn denied(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| {
+            matches!(
+                io.raw_os_error(),
+                Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS)
+            )
+        })
+}
+
+/// True if linux.resources sets anything besides device rules.
+pub fn has_limits(r: &LinuxResources) -> bool {
+    let Ok(serde_json::Value::Object(m)) = serde_json::to_value(r) else {
+        return true;
+    };
+    m.iter().any(|(k, v)| {
+        k != "devices"
+            && match v {
+                serde_json::Value::Null => false,
+                serde_json::Value::Object(o) => !o.is_empty(),
+                serde_json::Value::Array(a) => !a.is_empty(),
+                _ => true,
+            }
+    })
 }
 
 /// Removes a cgroup and any sub-cgroups (exec --cgroup may have made some).
@@ -592,7 +656,7 @@ mod tests {
             controllers: vec![],
             v2: true,
         }];
-        let cg = Cgroups::create_in(&hs, "0::/user.slice/session\n", None, "c1").unwrap();
+        let cg = Cgroups::create_in(&hs, "0::/user.slice/session\n", None, "c1", false).unwrap();
         let dir = root.join("user.slice/c1");
         assert_eq!(cg.paths.values().next().unwrap(), &dir);
         assert!(dir.is_dir());
@@ -609,6 +673,7 @@ mod tests {
             "0::/user.slice/session\n",
             Some(Path::new("/machine/c2")),
             "c2",
+            false,
         )
         .unwrap();
         assert_eq!(abs.paths.values().next().unwrap(), &root.join("machine/c2"));

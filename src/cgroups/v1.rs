@@ -14,12 +14,17 @@ use super::write;
 /// The v1 directories of a container, by controller name.
 pub struct Dirs<'a> {
     pub by_controller: Vec<(&'a str, &'a Path)>,
+    /// Controllers the host has but the container has no cgroup in.
+    pub unjoined: &'a [String],
 }
 
 impl Dirs<'_> {
     fn get(&self, controller: &str, field: &str) -> Result<&Path> {
         match self.by_controller.iter().find(|(c, _)| *c == controller) {
             Some((_, p)) => Ok(p),
+            None if self.unjoined.iter().any(|c| c == controller) => {
+                bail!("cannot set {controller} limit: container could not join or create cgroup")
+            }
             None => bail!(
                 "{field} needs the {controller} cgroup controller, which this host does not have"
             ),

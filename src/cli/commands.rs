@@ -9,8 +9,9 @@ use crate::container::create::CreateOpts;
 use crate::container::state::Store;
 use crate::container::{self, ContainerError};
 
-fn create_opts(a: &CreateArgs, detach: bool) -> CreateOpts {
+fn create_opts(a: &CreateArgs, detach: bool, rootless: bool) -> CreateOpts {
     CreateOpts {
+        rootless,
         bundle: a.bundle.clone(),
         pid_file: a
             .pid_file
@@ -24,20 +25,33 @@ fn create_opts(a: &CreateArgs, detach: bool) -> CreateOpts {
     }
 }
 
-/// Refuses the global modes that runr does not have yet.
-fn check_modes(cli: &Cli) -> Result<()> {
-    // SAFETY: geteuid cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
-    match cli.rootless.as_str() {
-        "false" => {}
-        "auto" if root => {}
-        "auto" | "true" => bail!("rootless containers are not supported by runr yet"),
-        other => bail!("invalid --rootless value {other:?}: use true, false or auto"),
-    }
+/// The rootless mode (`--rootless`), and a refusal of the modes runr does
+/// not have. Rootless: cgroups are used where the caller may, and a
+/// container without limits runs without them.
+fn check_modes(cli: &Cli) -> Result<bool> {
     if cli.systemd_cgroup {
         bail!("the systemd cgroup driver (--systemd-cgroup) is not supported by runr yet");
     }
-    Ok(())
+    Ok(match cli.rootless.as_str() {
+        "true" => true,
+        "false" => false,
+        "auto" => crate::rootless::detect(),
+        other => bail!("invalid --rootless value {other:?}: use true, false or auto"),
+    })
+}
+
+/// --root, or its default: /run/runr for root, $XDG_RUNTIME_DIR/runr for
+/// anyone else who has one (as runc does with its own name).
+fn state_root(cli: &Cli) -> std::path::PathBuf {
+    if let Some(r) = &cli.root {
+        return r.clone();
+    }
+    // SAFETY: geteuid cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) if euid != 0 => std::path::Path::new(&dir).join("runr"),
+        _ => "/run/runr".into(),
+    }
 }
 
 /// Runs the command; returns the process exit code.
@@ -51,11 +65,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Cli::command().print_help().ok();
         return Ok(0);
     };
-    let store = Store::new(&cli.root);
+    let store = Store::new(&state_root(&cli));
     match command {
         Command::Create(a) => {
-            check_modes(&cli)?;
-            container::create::create(&store, &a.id, &create_opts(a, true))?;
+            let rootless = check_modes(&cli)?;
+            container::create::create(&store, &a.id, &create_opts(a, true, rootless))?;
         }
         Command::Run {
             create,
@@ -63,11 +77,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             keep,
             no_subreaper: _,
         } => {
-            check_modes(&cli)?;
+            let rootless = check_modes(&cli)?;
             if *keep {
                 bail!("run --keep is not supported by runr yet");
             }
-            return container::run::run(&store, &create.id, &create_opts(create, *detach), *detach);
+            let opts = create_opts(create, *detach, rootless);
+            return container::run::run(&store, &create.id, &opts, *detach);
         }
         Command::Start { id } => {
             let (locked, state) = store.open(id)?;
@@ -107,10 +122,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         },
         Command::List { format, quiet } => list(&store, format, *quiet)?,
         Command::Spec { bundle, rootless } => {
-            if *rootless {
-                bail!("spec --rootless is not supported by runr yet");
-            }
-            spec(bundle.as_deref())?;
+            spec(bundle.as_deref(), *rootless)?;
         }
         Command::Exec(a) => {
             // runc exits 255 when exec itself fails.
@@ -240,14 +252,16 @@ fn list(store: &Store, format: &str, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn spec(bundle: Option<&std::path::Path>) -> Result<()> {
+fn spec(bundle: Option<&std::path::Path>, rootless: bool) -> Result<()> {
     let dir = bundle.unwrap_or(std::path::Path::new("."));
     let path = dir.join("config.json");
     if path.exists() {
         bail!("File config.json exists. Remove it first");
     }
-    let text = crate::spec_template::render(&crate::spec_template::default_spec(
-        crate::spec_template::cgroup2_host(),
-    ));
+    let mut v = crate::spec_template::default_spec(crate::spec_template::cgroup2_host());
+    if rootless {
+        crate::spec_template::to_rootless(&mut v);
+    }
+    let text = crate::spec_template::render(&v);
     std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))
 }

@@ -18,8 +18,9 @@ pub use commands::dispatch;
 )]
 pub struct Cli {
     /// root directory for storage of container state (this should be located in tmpfs)
-    #[arg(long, global = true, default_value = "/run/runr")]
-    pub root: PathBuf,
+    /// [default: /run/runr, or $XDG_RUNTIME_DIR/runr for a user other than root]
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// set the log file to write runr logs to (default is '/dev/stderr')
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,

@@ -20,6 +20,8 @@ use crate::{sys, terminal};
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOpts {
+    /// Rootless mode: cgroups only where the caller may make them.
+    pub rootless: bool,
     pub bundle: PathBuf,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
@@ -137,7 +139,12 @@ fn setup(
     )?;
     let linux = spec.linux().as_ref();
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
-    let cg = Cgroups::create(cgroups_path, id)?;
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    let cg = if opts.rootless {
+        Cgroups::create_rootless(cgroups_path, id)?
+    } else {
+        Cgroups::create(cgroups_path, id)?
+    };
     let rules = devices::rules(
         linux
             .and_then(|l| l.resources().as_ref())
@@ -150,10 +157,15 @@ fn setup(
     let cgroup_paths = cg.paths.clone();
     cleanup.cgroups = Some(cg);
     let cg = cleanup.cgroups.as_ref().expect("just set");
-    if let Some(r) = linux.and_then(|l| l.resources().as_ref()) {
+    if let Some(r) = resources {
         cg.apply(r, false)?;
     }
-    cg.apply_devices(&rules)?;
+    match cg.apply_devices(&rules) {
+        // Device rules need privilege; a rootless container keeps the
+        // devices its user namespace allows (as runc ignores them).
+        Err(e) if opts.rootless => crate::logging::debug(&format!("rootless: {e:#}")),
+        r => r?,
+    }
 
     // A first record, before any process exists: if runr dies from here
     // on, `delete --force` still finds the cgroups to remove.
@@ -217,7 +229,8 @@ fn setup(
     drop(console);
     cleanup.pid = Some(pid);
     crate::fault::point("create:after-clone");
-    parent_side(&parent, id, pid, config, cleanup)?;
+    let must_join = !opts.rootless || resources.is_some_and(crate::cgroups::has_limits);
+    parent_side(&parent, id, pid, config, cleanup, must_join)?;
     crate::fault::point("create:after-ready");
 
     let stat =
@@ -238,7 +251,14 @@ fn setup(
     Ok(state)
 }
 
-fn parent_side(ch: &Channel, id: &str, pid: i32, config: &Config, cleanup: &Cleanup) -> Result<()> {
+fn parent_side(
+    ch: &Channel,
+    id: &str,
+    pid: i32,
+    config: &Config,
+    cleanup: &Cleanup,
+    must_join: bool,
+) -> Result<()> {
     namespaces::write_id_maps(pid, &config.spec)?;
     if let Some(devs) = config
         .spec
@@ -252,7 +272,10 @@ fn parent_side(ch: &Channel, id: &str, pid: i32, config: &Config, cleanup: &Clea
         crate::netdev::move_all(devs, &ns)?;
     }
     if let Some(cg) = &cleanup.cgroups {
-        cg.add(pid)?;
+        match cg.add(pid) {
+            Err(e) if !must_join => crate::logging::debug(&format!("rootless: {e:#}")),
+            r => r?,
+        }
     }
     ch.send_proceed().context("start the init")?;
     let state = HookState {

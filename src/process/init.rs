@@ -62,8 +62,18 @@ fn setup(a: &InitArgs) -> Result<CString> {
         sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong)
             .context("set parent death signal")?;
     }
-    sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
+    // Runtime code must not be inspectable from inside the container
+    // (CVE-2019-5736). A new user namespace's maps are written by runr
+    // before Proceed, through /proc/PID files that a non-dumpable process
+    // hands to root: an unprivileged runr could not open them. Nothing
+    // runs in a new user namespace before then.
+    if !a.plan.new_user {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
+    }
     a.channel.expect(Message::Proceed).map_err(|e| anyhow!(e))?;
+    if a.plan.new_user {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
+    }
     let spec = &a.config.spec;
     let process = spec.process().as_ref().context("process must be set")?;
 

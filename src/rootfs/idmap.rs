@@ -7,17 +7,12 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use oci_spec::runtime::{LinuxIdMapping, Mount};
+use oci_spec::runtime::Mount;
 
 use super::options::{self, Options};
 use super::resolve::Handle;
+use crate::namespaces::map_text;
 use crate::sys;
-
-fn map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
-}
 
 /// A user namespace with the given maps, held by its fd: a child unshares
 /// one, this process writes the maps, opens it and lets the child go.

@@ -153,14 +153,24 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
     } else {
         Some(cs(&opts.data)?)
     };
-    sys::mount(
+    match sys::mount(
         source.as_deref(),
         &h.proc_path(),
         Some(&cs(typ)?),
         opts.flags,
         data.as_deref(),
-    )
-    .with_context(|| format!("mount {typ}"))?;
+    ) {
+        // A user namespace without a network namespace of its own may not
+        // mount sysfs (rootless): the host's is bound instead, as runc does.
+        Err(e) if typ == "sysfs" && s.userns && e.raw_os_error() == Some(libc::EPERM) => {
+            let mut host = m.clone();
+            host.set_source(Some("/sys".into()));
+            let mut o = opts.clone();
+            o.flags |= libc::MS_BIND | libc::MS_REC;
+            return bind(root, &host, &o, s.bundle, s.userns);
+        }
+        r => r.with_context(|| format!("mount {typ}"))?,
+    }
     if let Some(below) = below {
         let top = root.open_dir(dest).context("open the new tmpfs")?;
         super::copyup::copy_tree(below.as_raw_fd(), top.as_raw_fd()).context("tmpcopyup")?;

@@ -3,7 +3,7 @@
 
 use libc::c_ulong;
 
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Flags for the mount call (MS_RDONLY, MS_NOSUID, ...).
     pub flags: c_ulong,
