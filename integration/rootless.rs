@@ -308,7 +308,8 @@ fn rootless_limits_without_a_cgroup_fail_clearly_and_leave_nothing() {
 #[test]
 fn rootless_sysfs_mount_falls_back_to_the_hosts() {
     let r = Rootless::new("rl-sysfs");
-    let mut c = r.config("test -d /sys/kernel || exit 3; touch /sys/x 2>/dev/null && echo rw || echo ro");
+    let mut c =
+        r.config("test -d /sys/kernel || exit 3; touch /sys/x 2>/dev/null && echo rw || echo ro");
     for m in c["mounts"].as_array_mut().unwrap() {
         if m["destination"] == "/sys" {
             *m = json!({"destination": "/sys", "type": "sysfs", "source": "sysfs",
@@ -323,4 +324,42 @@ fn rootless_sysfs_mount_falls_back_to_the_hosts() {
     ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout.trim(), "ro", "{out:?}");
+}
+
+#[test]
+fn rootless_ps_and_kill_all_without_a_cgroup() {
+    let r = Rootless::new("rl-ps");
+    let b = r.bundle(&r.config("sleep 100 & sleep 200 & wait"));
+    let id = r.ctx.id();
+    r.runr(&["run", "--detach", "--bundle", b.to_str().unwrap(), &id])
+        .ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let pids: Vec<i64> = loop {
+        let out = r.runr(&["ps", "--format", "json", &id]).ok();
+        let v: Vec<i64> = serde_json::from_str(&out.stdout).unwrap();
+        if v.len() == 3 || std::time::Instant::now() > deadline {
+            break v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(pids.len(), 3, "init and two sleeps: {pids:?}");
+    r.runr(&["kill", "--all", &id, "KILL"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pids
+        .iter()
+        .any(|p| Path::new(&format!("/proc/{p}")).exists())
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let left: Vec<&i64> = pids
+        .iter()
+        .filter(|p| {
+            fs::read_to_string(format!("/proc/{p}/stat"))
+                .map(|s| !s.contains(") Z "))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert!(left.is_empty(), "kill --all left {left:?}");
+    r.runr(&["delete", &id]).ok();
 }

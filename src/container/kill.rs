@@ -11,6 +11,13 @@ pub fn kill(locked: &Locked, state: &State, sig: i32, all: bool) -> Result<()> {
         return Err(ContainerError::NotRunning.into());
     }
     if all {
+        if state.cgroup_paths.is_empty() {
+            // Rootless without a cgroup: what `ps` finds instead.
+            for pid in super::ps::pids(state) {
+                let _ = crate::sys::kill(pid, sig);
+            }
+            return Ok(());
+        }
         return Cgroups::from_paths(&state.cgroup_paths).signal_all(sig);
     }
     crate::sys::kill(state.pid, sig)

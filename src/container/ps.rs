@@ -8,7 +8,28 @@ use super::state::State;
 use crate::cgroups::Cgroups;
 
 pub fn pids(state: &State) -> Vec<i32> {
+    if state.cgroup_paths.is_empty() && !state.shared_pid_ns {
+        // Rootless without a cgroup: the container's pid namespace.
+        return in_pid_ns(state.pid);
+    }
     Cgroups::from_paths(&state.cgroup_paths).pids()
+}
+
+/// The processes in the pid namespace of `init` (not in nested ones).
+fn in_pid_ns(init: i32) -> Vec<i32> {
+    let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+    let Some(want) = ns(&init.to_string()) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|p| ns(&p.to_string()).as_ref() == Some(&want))
+        .collect();
+    pids.sort_unstable();
+    pids
 }
 
 /// Runs `ps ARGS` (default `-ef`) and keeps the header and the rows whose
