@@ -343,6 +343,17 @@ fn rootless_ps_and_kill_all_without_a_cgroup() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert_eq!(pids.len(), 3, "init and two sleeps: {pids:?}");
+    for op in [
+        &["pause", &id][..],
+        &["update", "--memory", "1000000", &id][..],
+    ] {
+        let out = r.runr(op);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr.contains("the container has no cgroup"),
+            "{out:?}"
+        );
+    }
     r.runr(&["kill", "--all", &id, "KILL"]).ok();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while pids

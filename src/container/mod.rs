@@ -13,6 +13,15 @@ pub mod start;
 pub mod state;
 pub mod update;
 
+/// The container's cgroups for an operation that needs them; a rootless
+/// container that could not make any has none.
+pub fn cgroups_for(state: &state::State, op: &str) -> anyhow::Result<crate::cgroups::Cgroups> {
+    if state.cgroup_paths.is_empty() {
+        anyhow::bail!("cannot {op}: the container has no cgroup (rootless, none delegated)");
+    }
+    Ok(crate::cgroups::Cgroups::from_paths(&state.cgroup_paths))
+}
+
 /// The version of the runtime spec runr's state and `--version` follow.
 pub const OCI_VERSION: &str = "1.3.0";
 

@@ -4,13 +4,10 @@ use anyhow::{bail, Result};
 
 use super::state::{Locked, State, Status};
 use super::ContainerError;
-use crate::cgroups::Cgroups;
 
 pub fn pause(locked: &Locked, state: &State) -> Result<()> {
     match locked.status(state) {
-        Status::Running | Status::Created => {
-            Cgroups::from_paths(&state.cgroup_paths).set_frozen(true)
-        }
+        Status::Running | Status::Created => super::cgroups_for(state, "pause")?.set_frozen(true),
         Status::Paused => bail!("container already paused"),
         _ => Err(ContainerError::NotRunning.into()),
     }
@@ -18,7 +15,7 @@ pub fn pause(locked: &Locked, state: &State) -> Result<()> {
 
 pub fn resume(locked: &Locked, state: &State) -> Result<()> {
     match locked.status(state) {
-        Status::Paused => Cgroups::from_paths(&state.cgroup_paths).set_frozen(false),
+        Status::Paused => super::cgroups_for(state, "resume")?.set_frozen(false),
         Status::Stopped => Err(ContainerError::NotRunning.into()),
         _ => bail!("container not paused"),
     }

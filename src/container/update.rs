@@ -8,7 +8,6 @@ use serde_json::{json, Map, Value};
 
 use super::state::{Locked, State, Status};
 use super::ContainerError;
-use crate::cgroups::Cgroups;
 
 /// runc's update flags, as given.
 #[derive(Debug, Default, Clone)]
@@ -116,7 +115,7 @@ pub fn update(locked: &Locked, state: &State, f: &UpdateFlags) -> Result<()> {
         return Err(ContainerError::NotRunning.into());
     }
     let r = resources(f)?;
-    Cgroups::from_paths(&state.cgroup_paths).apply(&r, true)
+    super::cgroups_for(state, "update")?.apply(&r, true)
 }
 
 #[cfg(test)]
