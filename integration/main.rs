@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cgroups;
+mod check;
 mod cli;
 mod common;
 mod concurrency;

@@ -1,6 +1,7 @@
 //! runr: a runc-compatible OCI low-level container runtime.
 
 pub mod cgroups;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod container;

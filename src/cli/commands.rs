@@ -189,6 +189,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             let (locked, state) = store.open(&a.id)?;
             container::update::update(&locked, &state, &flags)?;
         }
+        Command::Check { format } => return crate::check::main(format, check_modes(&cli)?),
         Command::Features(_) => println!("{}", crate::features::render()),
         Command::Checkpoint(_) => bail!("checkpoint is not supported by runr"),
         Command::Restore(_) => bail!("restore is not supported by runr"),

@@ -162,6 +162,12 @@ pub enum Command {
     Update(UpdateArgs),
     /// show the enabled features
     Features(Unsupported),
+    /// report what this host supports for containers, and whether runr can run them
+    Check {
+        /// select one of: text or json
+        #[arg(short = 'f', long, default_value = "text")]
+        format: String,
+    },
     /// checkpoint a running container
     Checkpoint(Unsupported),
     /// restore a container from a previous checkpoint

@@ -16,7 +16,7 @@ use crate::sys;
 
 /// A user namespace with the given maps, held by its fd: a child unshares
 /// one, this process writes the maps, opens it and lets the child go.
-fn userns_with(uid_map: &str, gid_map: &str) -> Result<OwnedFd> {
+pub(crate) fn userns_with(uid_map: &str, gid_map: &str) -> Result<OwnedFd> {
     let (ready_r, ready_w) = std::os::unix::net::UnixStream::pair().context("socketpair")?;
     match sys::fork().context("fork for an idmap user namespace")? {
         sys::Forked::Child => {
