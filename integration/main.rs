@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod config_applied;
+mod debug_timing;
 mod exec;
 mod faults;
 mod hooks;

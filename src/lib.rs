@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod logging;
 pub mod namespaces;
 pub mod netdev;
+pub mod phase;
 pub mod process;
 pub mod rootfs;
 pub mod rootless;

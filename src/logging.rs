@@ -3,6 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -15,13 +16,14 @@ pub enum Format {
 struct Sink {
     file: Option<std::fs::File>,
     format: Format,
-    debug: bool,
 }
+
+/// `--debug`, readable without the lock (phase timers check it).
+static DEBUG: AtomicBool = AtomicBool::new(false);
 
 static SINK: Mutex<Sink> = Mutex::new(Sink {
     file: None,
     format: Format::Text,
-    debug: false,
 });
 
 /// Opens the log file (append, created if missing).
@@ -31,11 +33,8 @@ pub fn init(path: Option<&std::path::Path>, format: Format, debug: bool) -> std:
         None => None,
     };
     let mut s = SINK.lock().unwrap_or_else(|e| e.into_inner());
-    *s = Sink {
-        file,
-        format,
-        debug,
-    };
+    *s = Sink { file, format };
+    DEBUG.store(debug, Ordering::Relaxed);
     Ok(())
 }
 
@@ -99,10 +98,14 @@ pub fn warn(msg: &str) {
 }
 
 pub fn debug(msg: &str) {
-    let on = SINK.lock().map(|s| s.debug).unwrap_or(false);
-    if on {
+    if debug_enabled() {
         emit("debug", msg, false);
     }
+}
+
+/// True with `--debug`.
+pub fn debug_enabled() -> bool {
+    DEBUG.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

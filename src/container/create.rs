@@ -16,7 +16,7 @@ use crate::hooks::{self, HookState, Kind};
 use crate::namespaces::{self, Plan};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
-use crate::{sys, terminal};
+use crate::{phase, sys, terminal};
 
 #[derive(Debug, Default, Clone)]
 pub struct CreateOpts {
@@ -66,7 +66,9 @@ pub fn console_for(
 }
 
 pub fn create(store: &Store, id: &str, opts: &CreateOpts) -> Result<Created> {
+    let timer = phase::start();
     let config = config::load(&opts.bundle)?;
+    timer.done("parse");
     let terminal = config
         .spec
         .process()
@@ -140,6 +142,7 @@ fn setup(
     let linux = spec.linux().as_ref();
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
+    let timer = phase::start();
     let cg = if opts.rootless {
         Cgroups::create_rootless(cgroups_path, id)?
     } else {
@@ -166,6 +169,7 @@ fn setup(
         Err(e) if opts.rootless => crate::logging::debug(&format!("rootless: {e:#}")),
         r => r?,
     }
+    timer.done("cgroup");
 
     // A first record, before any process exists: if runr dies from here
     // on, `delete --force` still finds the cgroups to remove.
@@ -199,6 +203,7 @@ fn setup(
     let fifo = sys::open(&sys::cstr(&fifo_path)?, libc::O_PATH, 0).context("open exec fifo")?;
     let (parent, child) = sync::pair().context("create sync socket")?;
 
+    let timer = phase::start();
     plan.prepare_parent(spec)?;
     let into = cleanup.cgroups.as_mut().and_then(|c| c.open_v2());
     let forked = plan.spawn(into)?;
@@ -224,6 +229,7 @@ fn setup(
         }
         sys::Forked::Parent(pid) => pid,
     };
+    timer.done("clone");
     drop(child);
     drop(fifo);
     drop(console);
@@ -298,6 +304,9 @@ fn parent_side(
                 seccomp_agent(&config.spec, &state, fd.as_raw_fd())?;
                 ch.send(&Message::SeccompListenerDone)
                     .context("resume the init")?;
+            }
+            (Message::Phase { name, nanos }, _) => {
+                phase::log(&name, std::time::Duration::from_nanos(nanos))
             }
             (Message::Ready, _) => return Ok(()),
             (Message::Failed(msg), _) => bail!("{msg}"),

@@ -12,7 +12,7 @@ use super::sync::{Channel, Message};
 use crate::config::Config;
 use crate::hooks::{self, Kind};
 use crate::namespaces::Plan;
-use crate::{rootfs, sys};
+use crate::{phase, rootfs, sys};
 
 /// What the init needs, prepared by the parent before clone3.
 pub struct InitArgs<'a> {
@@ -116,7 +116,11 @@ fn setup(a: &InitArgs) -> Result<CString> {
             .as_ref()
             .and_then(|l| l.mount_label().as_deref()),
     };
+    let timer = phase::start();
     rootfs::prepare(&setup)?;
+    timer
+        .send("mounts", &a.channel)
+        .context("report a timing")?;
     if !hooks::of(spec, Kind::Prestart).is_empty()
         || !hooks::of(spec, Kind::CreateRuntime).is_empty()
     {
@@ -128,7 +132,11 @@ fn setup(a: &InitArgs) -> Result<CString> {
             .map_err(|e| anyhow!(e))?;
     }
     hooks::run(spec, Kind::CreateContainer, &hook_state(a, "creating"))?;
+    let timer = phase::start();
     rootfs::enter(&setup)?;
+    timer
+        .send("pivot_root", &a.channel)
+        .context("report a timing")?;
     if let Some(fd) = a.console {
         crate::terminal::setup_pty(fd, console_size(process))?;
         // SAFETY: the console socket is ours and used no more.
@@ -156,7 +164,9 @@ fn setup(a: &InitArgs) -> Result<CString> {
     if let Some(m) = linux.and_then(|l| l.memory_policy().as_ref()) {
         crate::security::attrs::memory_policy(m)?;
     }
+    let timer = phase::start();
     let exe = finish::prepare(process, &a.config.caps, a.seccomp.map(|f| (f, &a.channel)))?;
+    timer.send("exec", &a.channel).context("report a timing")?;
     a.channel.send_ready().context("report ready")?;
     a.channel
         .expect(Message::Recorded)

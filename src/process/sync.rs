@@ -8,6 +8,8 @@
 //!    | uid/gid maps, cgroup.procs, devices     |
 //!    | ---------------- Proceed -------------> |
 //!    |                                         | namespaces, mounts
+//!    | <------ Phase (--debug only) ---------- | after mounts, pivot_root
+//!    |                                         | and exec's preparation
 //!    | <------------ CreateHooks ------------- | (only if there are
 //!    | prestart, createRuntime hooks           |  such hooks)
 //!    | ------------ CreateHooksDone ---------> |
@@ -54,6 +56,9 @@ pub enum Message {
     Released,
     /// init → parent: setup failed; the message carries the whole context.
     Failed(String),
+    /// init → parent, with `--debug` only: how long one phase of the
+    /// init's setup took, for the parent to log (see `crate::phase`).
+    Phase { name: String, nanos: u64 },
 }
 
 /// One end of the channel.
@@ -152,6 +157,12 @@ impl Channel {
     }
     pub fn send_released(&self) -> io::Result<()> {
         self.send(&Message::Released)
+    }
+    pub fn send_phase(&self, name: &str, took: std::time::Duration) -> io::Result<()> {
+        self.send(&Message::Phase {
+            name: name.to_string(),
+            nanos: took.as_nanos().min(u64::MAX as u128) as u64,
+        })
     }
     pub fn send_failed(&self, msg: &str) -> io::Result<()> {
         // One datagram must hold it: an error quoting huge input is cut.
