@@ -124,7 +124,7 @@ fn existing_and_invalid_ids() {
         let out = ctx.runr(&["create", "-b", b.to_str().unwrap(), bad]);
         assert_eq!(out.code, 1);
         assert!(
-            out.stderr.contains("invalid container id format"),
+            out.stderr.contains("invalid container ID format"),
             "{out:?}"
         );
     }

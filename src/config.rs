@@ -32,7 +32,18 @@ pub fn load(bundle: &Path) -> Result<Config> {
     let bundle =
         std::fs::canonicalize(bundle).with_context(|| format!("bundle {}", bundle.display()))?;
     let path = bundle.join("config.json");
-    let bytes = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+    let bytes = match std::fs::read(&path) {
+        // runc's words for it, which engines show to their users.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| {
+                format!(
+                    "JSON specification file config.json not found: read {}",
+                    path.display()
+                )
+            })
+        }
+        r => r.with_context(|| format!("read {}", path.display()))?,
+    };
     let (spec, caps) = parse(&bytes).context("config.json")?;
     let root = spec
         .root()

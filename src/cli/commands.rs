@@ -125,11 +125,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             spec(bundle.as_deref(), *rootless)?;
         }
         Command::Exec(a) => {
-            // runc exits 255 when exec itself fails.
+            // runc exits 255 when exec itself fails, and says so first.
             return Ok(match exec(&store, a) {
                 Ok(code) => code,
                 Err(e) => {
-                    crate::logging::error(&format!("{e:#}"));
+                    crate::logging::error(&format!("exec failed: {e:#}"));
                     255
                 }
             });
@@ -140,15 +140,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ps_args,
         } => {
             let (locked, state) = store.open(id)?;
-            if locked.status(&state) == container::state::Status::Stopped {
-                return Err(ContainerError::NotRunning.into());
-            }
+            let status = locked.status(&state);
             drop(locked);
-            match format.as_str() {
-                "json" => println!("{}", serde_json::to_string(&container::ps::pids(&state))?),
-                "table" => print!("{}", container::ps::table(&state, ps_args)?),
-                other => bail!("invalid format option {other:?}"),
-            }
+            print!("{}", container::ps::ps(&state, status, format, ps_args)?);
         }
         Command::Pause { id } => {
             let (locked, state) = store.open(id)?;

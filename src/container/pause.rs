@@ -16,7 +16,7 @@ pub fn pause(locked: &Locked, state: &State) -> Result<()> {
 pub fn resume(locked: &Locked, state: &State) -> Result<()> {
     match locked.status(state) {
         Status::Paused => super::cgroups_for(state, "resume")?.set_frozen(false),
-        Status::Stopped => Err(ContainerError::NotRunning.into()),
+        // runc's words for every other state, stopped included.
         _ => bail!("container not paused"),
     }
 }

@@ -4,8 +4,24 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use super::state::State;
+use super::state::{State, Status};
 use crate::cgroups::Cgroups;
+
+/// What `ps` prints for a container in `status`: its pids as JSON, or
+/// the rows of `ps ARGS`. A stopped container has none (runc prints an
+/// empty list too): its init's pid may be another process's by now.
+pub fn ps(state: &State, status: Status, format: &str, args: &[String]) -> Result<String> {
+    let pids = if status == Status::Stopped {
+        Vec::new()
+    } else {
+        pids(state)
+    };
+    match format {
+        "json" => Ok(format!("{}\n", serde_json::to_string(&pids)?)),
+        "table" => table(&pids, args),
+        other => bail!("invalid format option {other:?}"),
+    }
+}
 
 pub fn pids(state: &State) -> Vec<i32> {
     if state.cgroup_paths.is_empty() && !state.shared_pid_ns {
@@ -34,7 +50,7 @@ fn in_pid_ns(init: i32) -> Vec<i32> {
 
 /// Runs `ps ARGS` (default `-ef`) and keeps the header and the rows whose
 /// PID column is one of the container's.
-pub fn table(state: &State, args: &[String]) -> Result<String> {
+pub fn table(pids: &[i32], args: &[String]) -> Result<String> {
     let args: Vec<String> = if args.is_empty() {
         vec!["-ef".into()]
     } else {
@@ -54,7 +70,6 @@ pub fn table(state: &State, args: &[String]) -> Result<String> {
     let Some(col) = header.split_whitespace().position(|h| h == "PID") else {
         bail!("couldn't find PID field in ps output");
     };
-    let pids = pids(state);
     let mut s = format!("{header}\n");
     for l in lines {
         let pid = l

@@ -166,10 +166,10 @@ pub fn validate_id(id: &str) -> Result<()> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_+,-.".contains(c));
     if id.is_empty() || id == "." || id == ".." || !ok_chars {
-        bail!("invalid container id format: {id}");
+        bail!("invalid container ID format: {id}");
     }
     if id.len() > 1024 {
-        bail!("invalid container id format: id is longer than 1024 bytes");
+        bail!("invalid container ID format: the id is longer than 1024 bytes");
     }
     Ok(())
 }
