@@ -12,6 +12,7 @@ mod common;
 mod concurrency;
 mod config_applied;
 mod debug_timing;
+mod errors;
 mod exec;
 mod faults;
 mod hooks;
