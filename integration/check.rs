@@ -107,3 +107,37 @@ fn check_json_matches_text() {
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("invalid format option"), "{bad:?}");
 }
+
+/// Inside a container whose seccomp filter hides clone3 (ENOSYS), as some
+/// engines' profiles do, `runr check` says runr cannot run there, and why.
+#[test]
+fn check_fails_where_clone3_is_hidden() {
+    let ctx = Ctx::new("checkfail");
+    let bin_dir = std::path::Path::new(crate::common::runr())
+        .parent()
+        .unwrap();
+    let mut c = ctx.config("/mnt/runr check");
+    c["mounts"].as_array_mut().unwrap().push(serde_json::json!({
+        "destination": "/mnt", "type": "bind", "source": bin_dir,
+        "options": ["rbind", "ro"]
+    }));
+    c["linux"]["seccomp"] = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    });
+    let out = ctx.run_config(&c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("clone3: no ") && l.ends_with("[clone3(NULL, 0): ENOSYS]")),
+        "{}",
+        out.stdout
+    );
+    let verdict = out.stdout.lines().last().unwrap_or_default();
+    assert!(
+        verdict.starts_with("verdict: runr cannot run containers on this host: ")
+            && verdict.contains("clone3: no"),
+        "{verdict}"
+    );
+}

@@ -374,3 +374,26 @@ fn rootless_ps_and_kill_all_without_a_cgroup() {
     assert!(left.is_empty(), "kill --all left {left:?}");
     r.runr(&["delete", &id]).ok();
 }
+
+/// `runr check` as the user: rootless, each namespace is probed together
+/// with a user namespace (as runr makes them), and runr can run here.
+#[test]
+fn check_as_user_probes_with_a_user_namespace() {
+    let r = Rootless::new("rlcheck");
+    let out = r.runr(&["check"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("root: no (rootless mode) [geteuid()=")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "namespace mnt: yes [/proc/self/ns/mnt present; unshare(CLONE_NEWUSER|CLONE_NEWNS) in a child: ok]"
+        ),
+        "{}",
+        out.stdout
+    );
+}

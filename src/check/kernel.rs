@@ -53,7 +53,19 @@ pub fn root(rootless: bool) -> Item {
     let euid = unsafe { libc::geteuid() };
     let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
     let map = map.split_whitespace().collect::<Vec<_>>().join(" ");
+    // CAP_SYS_ADMIN (bit 21 of CapEff): root in a container often lacks it.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let cap_eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok());
+    let sys_admin = match cap_eff {
+        Some(c) if c & (1 << 21) != 0 => "CAP_SYS_ADMIN effective",
+        Some(_) => "no CAP_SYS_ADMIN",
+        None => "CapEff unreadable",
+    };
     let result = match (euid == 0, rootless) {
+        (true, false) if sys_admin != "CAP_SYS_ADMIN effective" => "yes, without CAP_SYS_ADMIN",
         (true, false) => "yes",
         (true, true) => {
             "yes, in rootless mode (--rootless, or a user namespace that maps part of the ids)"
@@ -64,7 +76,7 @@ pub fn root(rootless: bool) -> Item {
         "root",
         true,
         result,
-        format!("geteuid()={euid}; /proc/self/uid_map: {map}"),
+        format!("geteuid()={euid}; /proc/self/uid_map: {map}; /proc/self/status: {sys_admin}"),
     )
 }
 

@@ -27,7 +27,7 @@ pub fn items(rootless: bool) -> Vec<Item> {
         .iter()
         .map(|&(kind, flag, default)| {
             let needed = default || (kind == "user" && rootless);
-            namespace(kind, flag).required(needed)
+            namespace(kind, flag, rootless).required(needed)
         })
         .collect();
     // Kinds this kernel has that runr does not know of still get a line.
@@ -67,7 +67,18 @@ fn flag_name(kind: &str) -> String {
     }
 }
 
-fn namespace(kind: &str, flag: i32) -> Item {
+/// Probes one kind. Rootless, runr makes every namespace together with a
+/// user namespace, which is what gives it the right to: so is the probe.
+fn namespace(kind: &str, flag: i32, rootless: bool) -> Item {
+    let with_user = rootless && flag != libc::CLONE_NEWUSER;
+    let (flag, flags) = if with_user {
+        (
+            flag | libc::CLONE_NEWUSER,
+            format!("CLONE_NEWUSER|{}", flag_name(kind)),
+        )
+    } else {
+        (flag, flag_name(kind))
+    };
     let name = format!("namespace {kind}");
     let path = format!("/proc/self/ns/{kind}");
     let present = Path::new(&path).exists();
@@ -80,9 +91,8 @@ fn namespace(kind: &str, flag: i32) -> Item {
         }
     });
     let evidence = format!(
-        "{path} {}; unshare({}) in a child: {}",
+        "{path} {}; unshare({flags}) in a child: {}",
         if present { "present" } else { "missing" },
-        flag_name(kind),
         probe::outcome(r)
     );
     let result = match (present, r.is_ok()) {
