@@ -17,7 +17,9 @@ cleanup() {
     done
     rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal (^C, or a closed pipe: `| head`) still cleans up.
+trap 'exit 1' INT TERM HUP PIPE
 
 bundle() { # DIR SCRIPT
     sh "$(dirname "$0")/../integration/make-bundle.sh" "$RUNR" "$1" "$2" >/dev/null
@@ -42,24 +44,28 @@ setup() { # RT BIN
 setup runr "$RUNR"
 setup runc "$RUNC"
 
-# case LABEL ARGS... — ARGS may use @C @R @S @Z (that runtime's containers).
-case_() {
-    label=$1; shift
-    printf '== %s\n' "$label"
-    for rt in runc runr; do
-        bin=$RUNR; [ $rt = runc ] && bin=$RUNC
-        args=""
-        for a in "$@"; do
-            case $a in
-                @?) a="$P-$rt-${a#@}" ;;
-            esac
-            args="$args '$a'"
-        done
-        eval "\"$bin\" --root \"$T/$rt\" $args" </dev/null >/dev/null 2>"$T/err"
-        code=$?
-        msg=$(sed -e 's/^time="[^"]*" level=[a-z]* msg=//' -e "s/$P-$rt-/ID-/g" "$T/err" | tr '\n' ' ')
-        printf '  %s [%s] %s\n' "$rt" "$code" "$msg"
+# one RT BIN ARGS...: runs one runtime with @X replaced by its container X.
+one() {
+    rt=$1 bin=$2; shift 2
+    n=$#
+    for a in "$@"; do
+        case $a in
+            @?) a="$P-$rt-${a#@}" ;;
+        esac
+        set -- "$@" "$a"
     done
+    shift "$n"
+    "$bin" --root "$T/$rt" "$@" </dev/null >/dev/null 2>"$T/err"
+    code=$?
+    msg=$(sed -e 's/^time="[^"]*" level=[a-z]* msg=//' -e "s/$P-$rt-/ID-/g" "$T/err" | tr '\n' ' ')
+    printf '  %s [%s] %s\n' "$rt" "$code" "$msg"
+}
+
+# case_ LABEL ARGS... (ARGS may name @C @R @S @Z: each runtime's own).
+case_() {
+    printf '== %s\n' "$1"; shift
+    one runc "$RUNC" "$@"
+    one runr "$RUNR" "$@"
 }
 
 for cmd in state start pause resume ps events delete; do
