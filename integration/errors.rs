@@ -232,6 +232,9 @@ fn errors_carry_runcs_words() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 
+    // delete --force of a missing id is no error (as runc).
+    let out = ctx.runr(&["delete", "--force", m]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     // ps of a stopped container is no error (as runc): it has no processes.
     let out = ctx.runr(&["ps", "--format", "json", s]).ok();
     assert_eq!(out.stdout.trim(), "[]");

@@ -13,31 +13,50 @@
 //! over the sync channel, which logs them. With `--debug` off no clock is
 //! read and nothing is sent.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::process::sync::Channel;
 
 /// A phase being timed; inert when `--debug` is off.
 #[must_use]
-pub struct Timer(Option<Instant>);
+pub struct Timer(Option<Duration>);
+
+/// CLOCK_MONOTONIC, or None where it fails. Not `Instant`, which panics
+/// when clock_gettime fails: the `exec` phase ends after the container's
+/// seccomp filter is loaded, and a filter may forbid the syscall.
+fn now() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec to fill.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return None;
+    }
+    Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
 
 /// Starts timing a phase.
 pub fn start() -> Timer {
-    Timer(crate::logging::debug_enabled().then(Instant::now))
+    Timer(crate::logging::debug_enabled().then(now).flatten())
 }
 
 impl Timer {
+    fn elapsed(&self) -> Option<Duration> {
+        Some(now()?.saturating_sub(self.0?))
+    }
+
     /// Host side: logs the phase's line.
     pub fn done(self, phase: &str) {
-        if let Some(t) = self.0 {
-            log(phase, t.elapsed());
+        if let Some(took) = self.elapsed() {
+            log(phase, took);
         }
     }
 
     /// Init side: sends the timing to the parent, which logs it.
     pub fn send(self, phase: &str, ch: &Channel) -> std::io::Result<()> {
-        match self.0 {
-            Some(t) => ch.send_phase(phase, t.elapsed()),
+        match self.elapsed() {
+            Some(took) => ch.send_phase(phase, took),
             None => Ok(()),
         }
     }

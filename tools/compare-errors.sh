@@ -71,6 +71,7 @@ case_() {
 for cmd in state start pause resume ps events delete; do
     case_ "$cmd of a missing id" "$cmd" "$P-nosuch"
 done
+case_ "delete --force of a missing id (no error)" delete --force "$P-nosuch"
 case_ "kill of a missing id" kill "$P-nosuch" KILL
 case_ "exec in a missing id" exec "$P-nosuch" true
 case_ "update of a missing id" update --memory 100000000 "$P-nosuch"
