@@ -4,9 +4,12 @@
 //! container here: 0 when every item runr needs is there, 1 otherwise.
 
 mod cgroup;
-mod kernel;
+mod host;
+mod mounts;
 mod namespaces;
 mod probe;
+mod security;
+mod syscalls;
 
 use serde::Serialize;
 
@@ -55,10 +58,21 @@ pub struct Report {
 /// Probes the host. `rootless`: runr would run without privileges, so a
 /// user namespace is needed and cgroups are optional.
 pub fn report(rootless: bool) -> Report {
-    let mut items = vec![kernel::kernel(), kernel::root(rootless)];
+    let mut items = vec![host::kernel(), host::root(rootless)];
     items.extend(cgroup::items(rootless));
     items.extend(namespaces::items(rootless));
-    items.extend(kernel::items());
+    items.extend([
+        security::seccomp(),
+        security::seccomp_notify(),
+        security::apparmor(),
+        security::selinux(),
+        mounts::overlayfs(),
+        mounts::idmapped_mounts(),
+        syscalls::pidfd(),
+        syscalls::clone3().required(true),
+        host::helper("newuidmap"),
+        host::helper("newgidmap"),
+    ]);
     verdict(items)
 }
 
