@@ -164,3 +164,129 @@ fn absurd_inputs_get_clear_errors() {
     assert!(t.elapsed().as_secs() < 60);
     assert!(!Path::new(&ctx.root).join(&id).exists());
 }
+
+/// A container process that watches /proc/*/exe while `runr exec` runs:
+/// it tries to open each exe for writing, and keeps a read fd of every
+/// one it can open to try reopening it for writing later, after that
+/// process is gone (the O_PATH trick of CVE-2019-5736). `/evil` has
+/// `#!/proc/self/exe` as interpreter: the kernel resolves it while the
+/// exec'd process is still runr, so runr's binary runs in the container.
+const EXE_ATTACKER: &str = r#"
+n=0
+while [ ! -e /report/stop ]; do
+  for e in /proc/[0-9]*/exe; do
+    [ "$e" -ef /bin/busybox ] && continue
+    if (: >> "$e") 2>/dev/null; then echo "write-open $e" >> /report/log; fi
+    if [ $n -lt 6 ] && eval "command exec $((n + 3))< \$e" 2>/dev/null; then
+      n=$((n + 1)); echo "held $e" >> /report/log
+    fi
+  done
+  f=3
+  while [ $f -lt $((n + 3)) ]; do
+    if (: >> /proc/self/fd/$f) 2>/dev/null; then echo "reopened-writable $f" >> /report/log; fi
+    f=$((f + 1))
+  done
+done
+echo done >> /report/log
+"#;
+
+#[test]
+fn runr_binary_is_not_writable_through_proc_exe_during_exec() {
+    let ctx = Ctx::new("hostexe");
+    let r = own_rootfs(&ctx);
+    std::fs::write(r.join("evil"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(
+        r.join("evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let report = ctx.dir.join("report");
+    std::fs::create_dir_all(&report).unwrap();
+    let mut c = ctx.config(EXE_ATTACKER);
+    c["root"]["path"] = json!(r);
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/report", "type": "bind", "source": report, "options": ["bind"]}),
+    );
+    let before = std::fs::read(crate::common::runr()).unwrap();
+    let (id, _) = ctx.start(&c);
+    for _ in 0..15 {
+        // runr's own binary runs as the process: it rejects "/evil" as a
+        // subcommand and exits 2.
+        let out = ctx.runr(&["exec", &id, "/evil"]);
+        assert_ne!(out.code, 0, "{out:?}");
+        ctx.runr(&["exec", &id, "true"]).ok();
+    }
+    // Let the attacker retry its fds once no runr runs any more.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(report.join("stop"), "").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(report.join("log")).unwrap_or_default();
+        if log.contains("done") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(log.contains("done"), "the attacker did not finish: {log}");
+    assert!(
+        !log.contains("write-open") && !log.contains("reopened-writable"),
+        "runr's binary was writable from the container:\n{log}"
+    );
+    // The attack did reach runr's binary (else this test proves nothing).
+    assert!(log.contains("held"), "no runr exe was ever opened:\n{log}");
+    assert!(
+        std::fs::read(crate::common::runr()).unwrap() == before,
+        "runr's binary changed"
+    );
+    ctx.runr(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn proc_writes_reach_the_real_procfs_or_fail() {
+    let ctx = Ctx::new("hostprocw");
+    let fake = ctx.dir.join("fake");
+    std::fs::create_dir_all(&fake).unwrap();
+    for f in ["domainname", "oom_score_adj", "ns_last_pid"] {
+        std::fs::write(fake.join(f), "untouched\n").unwrap();
+    }
+    let untouched = |what: &str| {
+        for f in ["domainname", "oom_score_adj", "ns_last_pid"] {
+            assert_eq!(
+                std::fs::read_to_string(fake.join(f)).unwrap(),
+                "untouched\n",
+                "{what}: runr wrote into the fake {f}"
+            );
+        }
+    };
+    // A mount over a /proc path runr writes to, spelled with `..`.
+    let mut c = ctx.config("true");
+    c["linux"]["sysctl"] = json!({"kernel.domainname": "d.example"});
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/x/../proc/sys/kernel", "type": "bind", "source": fake, "options": ["bind"]}),
+    );
+    create_fails(&ctx, &c, "cannot be mounted because it is inside /proc");
+    untouched("dotdot");
+    // The same through a symlink to /proc in the image.
+    let r = own_rootfs(&ctx);
+    symlink("/proc", r.join("p")).unwrap();
+    let mut c = ctx.config("true");
+    c["root"]["path"] = json!(r);
+    c["process"]["oomScoreAdj"] = json!(7);
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/p/self/oom_score_adj", "type": "bind", "source": fake.join("oom_score_adj"), "options": ["bind"]}));
+    create_fails(&ctx, &c, "resolves to a path inside /proc");
+    untouched("symlink");
+    // A file lxcfs may cover, written as a sysctl: a fake file there is
+    // refused...
+    let mut c = ctx.config("true");
+    c["linux"]["sysctl"] = json!({"kernel.ns_last_pid": "12345"});
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": fake.join("ns_last_pid"), "options": ["bind"]}));
+    create_fails(&ctx, &c, "is covered by a mount");
+    untouched("lxcfs path");
+    // ...and so is another procfs file bound over it: the write would go
+    // to the container's domainname instead.
+    let mut c = ctx.config("domainname");
+    c["linux"]["sysctl"] = json!({"kernel.ns_last_pid": "evil.example"});
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": "/proc/sys/kernel/domainname", "options": ["bind"]}));
+    create_fails(&ctx, &c, "is covered by a mount");
+}

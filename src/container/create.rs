@@ -201,6 +201,14 @@ fn setup(
 
     plan.prepare_parent(spec)?;
     let into = cleanup.cgroups.as_mut().and_then(|c| c.open_v2());
+    // The init inherits non-dumpable from birth (CVE-2019-5736), except
+    // in a new user namespace made by an unprivileged runr: that one must
+    // open the init's /proc files to write its id maps (the init turns
+    // non-dumpable itself before anything runs in the container).
+    // SAFETY: geteuid cannot fail.
+    if !plan.new_user || unsafe { libc::geteuid() } == 0 {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
+    }
     let forked = plan.spawn(into)?;
     let pid = match forked {
         sys::Forked::Child => {

@@ -150,6 +150,12 @@ impl State {
 /// fifo's removal leaves the fifo behind a running process.
 fn still_runr(pid: i32) -> bool {
     use std::os::unix::fs::MetadataExt;
+    // A runr that could not mount runs from a sealed memfd copy of itself.
+    if fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|l| l.as_os_str().as_encoded_bytes().starts_with(b"/memfd:runr"))
+    {
+        return true;
+    }
     match (
         fs::metadata(format!("/proc/{pid}/exe")),
         fs::metadata("/proc/self/exe"),
