@@ -111,10 +111,31 @@ fn garbage_state_file_is_a_clear_error_and_force_delete_works() {
     let out = ctx.runr(&["state", &id]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("state.json"), "{out:?}");
-    // Put it back so the running container can be cleaned up for real.
-    std::fs::write(&state_file, good).unwrap();
+    // delete --force finds the container again by the cgroups its saved
+    // config names, and kills it.
+    let pid = serde_json::from_slice::<serde_json::Value>(&good).unwrap()["pid"]
+        .as_i64()
+        .unwrap() as i32;
     ctx.runr(&["delete", "--force", &id]).ok();
     ctx.assert_gone(&id);
+    wait_dead(pid);
+}
+
+/// Waits (5 s at most) until `pid` is no live process.
+fn wait_dead(pid: i32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = st
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        if st.is_empty() || state == Some("Z") {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pid} still lives");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -166,4 +187,72 @@ fn an_unwritable_root_is_a_clear_error() {
     );
     assert_eq!(err.trim_end().lines().count(), 1);
     assert_eq!(Ctx::cgroups_named(&id), Vec::<std::path::PathBuf>::new());
+}
+
+/// runr with fds 0, 1 and 2 closed (as a careless daemon may start it),
+/// given 20 s at most; returns its exit code.
+fn run_closed_stdio(ctx: &Ctx, args: &[&str]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(runr());
+    cmd.arg("--root").arg(&ctx.root).args(args);
+    // SAFETY: only close(2) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            for fd in 0..3 {
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(
+                std::os::unix::process::ExitStatusExt::signal(&st).is_none(),
+                "{args:?} died: {st:?}"
+            );
+            return st.code().unwrap();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} hung with its stdio closed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn closed_stdio_under_runr_works_or_fails_clearly() {
+    let ctx = Ctx::new("faultstdio");
+    let b = ctx.bundle("sleep 1000");
+    let id = ctx.id();
+    assert_eq!(
+        run_closed_stdio(&ctx, &["create", "-b", b.to_str().unwrap(), &id]),
+        0
+    );
+    // The init got /dev/null, not one of runr's own files, as its stdio.
+    let pid = ctx.state(&id)["pid"].as_i64().unwrap();
+    for fd in 0..3 {
+        let link = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+        assert_eq!(link, std::path::Path::new("/dev/null"), "fd {fd}");
+    }
+    assert_eq!(run_closed_stdio(&ctx, &["state", &id]), 0);
+    assert_eq!(run_closed_stdio(&ctx, &["start", &id]), 0);
+    assert_eq!(ctx.state(&id)["status"], "running");
+    assert_eq!(run_closed_stdio(&ctx, &["exec", &id, "true"]), 0);
+    assert_eq!(run_closed_stdio(&ctx, &["list"]), 0);
+    // A failure still says why, in the log.
+    let log = ctx.dir.join("closed.log");
+    let code = run_closed_stdio(
+        &ctx,
+        &["--log", log.to_str().unwrap(), "state", "runr-test-none"],
+    );
+    assert_eq!(code, 1);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("container does not exist"), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(run_closed_stdio(&ctx, &["delete", "--force", &id]), 0);
+    ctx.assert_gone(&id);
 }

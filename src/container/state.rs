@@ -237,6 +237,13 @@ impl Store {
 
     /// Locks an existing container and reads its state.
     pub fn open(&self, id: &str) -> Result<(Locked, State)> {
+        let locked = self.lock(id)?;
+        let state = locked.read()?;
+        Ok((locked, state))
+    }
+
+    /// Locks an existing container directory, whatever its state file holds.
+    pub fn lock(&self, id: &str) -> Result<Locked> {
         validate_id(id)?;
         let dir = self.root.join(id);
         let lock = match lock_dir(&dir) {
@@ -246,9 +253,7 @@ impl Store {
             }
             Err(e) => return Err(e).with_context(|| format!("lock {}", dir.display())),
         };
-        let locked = Locked { dir, _lock: lock };
-        let state = locked.read()?;
-        Ok((locked, state))
+        Ok(Locked { dir, _lock: lock })
     }
 
     /// The ids of every container directory.
@@ -294,10 +299,17 @@ impl Locked {
             .with_context(|| format!("create {}", tmp.display()))?;
         // No fsync: the state root is a tmpfs on real hosts, and a torn
         // file after a crash is as good as none (the rename is atomic).
-        f.write_all(&serde_json::to_vec(state)?)
-            .with_context(|| format!("write {}", tmp.display()))?;
-        fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))?;
-        Ok(())
+        let r = f
+            .write_all(&serde_json::to_vec(state)?)
+            .with_context(|| format!("write {}", tmp.display()))
+            .and_then(|_| {
+                fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))
+            });
+        if r.is_err() {
+            // A full disk: the old state stays whole, no temp file stays.
+            let _ = fs::remove_file(&tmp);
+        }
+        r
     }
 
     /// The config.json saved at create (exec and hooks read it).
