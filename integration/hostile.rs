@@ -290,3 +290,104 @@ fn proc_writes_reach_the_real_procfs_or_fail() {
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": "/proc/sys/kernel/domainname", "options": ["bind"]}));
     create_fails(&ctx, &c, "is covered by a mount");
 }
+
+/// Creates a terminal container whose console goes to a runr-recvtty;
+/// returns create's outcome and the recvtty (fed `input` once started).
+fn create_with_tty(
+    ctx: &Ctx,
+    c: &serde_json::Value,
+    id: &str,
+) -> (crate::common::Out, std::process::Child, std::path::PathBuf) {
+    let sock = ctx.dir.join(format!("{id}.sock"));
+    let out = ctx.dir.join(format!("{id}.tty"));
+    let rt = crate::terminal::recvtty(&sock, &out);
+    let b = ctx.bundle_with(c);
+    let res = ctx.runr(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        b.to_str().unwrap(),
+        id,
+    ]);
+    (res, rt, out)
+}
+
+#[test]
+fn dev_console_and_pts_symlinks_are_not_followed_out() {
+    use std::io::Write;
+    let ctx = Ctx::new("hostcons");
+    let host_file = ctx.dir.join("host-file");
+    std::fs::write(&host_file, "host\n").unwrap();
+    let host_dir = ctx.dir.join("host-pts");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let tty = |c: &mut serde_json::Value, r: &Path, own_dev: bool| {
+        c["root"]["path"] = json!(r);
+        c["root"]["readonly"] = json!(false);
+        c["process"]["terminal"] = json!(true);
+        c["process"]["args"] = json!(["sh"]);
+        if own_dev {
+            // The image's own /dev, not a fresh tmpfs: its links count.
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|m| m["destination"] != "/dev");
+        }
+    };
+    // /dev/console pointing out of the rootfs, absolute and via `..`.
+    for (n, target) in [
+        host_file.display().to_string(),
+        format!("../../../../../../..{}", host_file.display()),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = ctx.dir.join(format!("cons-rootfs-{n}"));
+        build_rootfs(&r);
+        symlink(target, r.join("dev/console")).unwrap();
+        let mut c = ctx.config("unused");
+        tty(&mut c, &r, true);
+        let id = ctx.id();
+        let (out, mut rt, _) = create_with_tty(&ctx, &c, &id);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.err()
+                .contains("/dev/console is a symlink in the container"),
+            "{out:?}"
+        );
+        let _ = rt.kill();
+        let _ = rt.wait();
+        ctx.assert_gone(&id);
+    }
+    // /dev/pts a symlink out of the rootfs: devpts lands inside it, the
+    // pty works, /dev/console is the pty.
+    let r = ctx.dir.join("pts-rootfs");
+    build_rootfs(&r);
+    symlink(&host_dir, r.join("dev/pts")).unwrap();
+    let mut c = ctx.config("unused");
+    tty(&mut c, &r, true);
+    let id = ctx.id();
+    let (out, mut rt, tty_out) = create_with_tty(&ctx, &c, &id);
+    assert_eq!(out.code, 0, "{out:?}");
+    ctx.runr(&["start", &id]).ok();
+    rt.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"tty; [ -c /dev/console ] && echo con''sole; exit\n")
+        .unwrap();
+    let text = crate::terminal::wait_for(&tty_out, "console\r\n");
+    // The pty is on the devpts mounted where the link leads inside the
+    // rootfs (the name shows the link's target path, resolved in there).
+    assert!(text.contains("pts/0\r\n"), "{text:?}");
+    let _ = rt.wait();
+    ctx.runr(&["delete", "-f", &id]).ok();
+    ctx.assert_gone(&id);
+    assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "host\n");
+    assert!(
+        std::fs::read_dir(&host_dir).unwrap().next().is_none(),
+        "something was made in the host's directory"
+    );
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(host_dir.to_str().unwrap()));
+    assert!(!mi.contains(host_file.to_str().unwrap()));
+}

@@ -166,6 +166,11 @@ fn still_runr(pid: i32) -> bool {
     }
 }
 
+/// Parses state.json bytes (fuzzed: fuzz/fuzz_targets/state.rs).
+pub fn parse(bytes: &[u8]) -> Result<State> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
 /// runc's id rule: letters, digits and `_ + , - .`; not `.`, `..` or empty.
 pub fn validate_id(id: &str) -> Result<()> {
     let ok_chars = id
@@ -283,7 +288,7 @@ impl Locked {
             }
             Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
         };
-        serde_json::from_slice(&bytes).with_context(|| format!("parse {}", path.display()))
+        parse(&bytes).with_context(|| format!("parse {}", path.display()))
     }
 
     /// Writes state.json through a temp file and a rename.
