@@ -391,3 +391,124 @@ fn dev_console_and_pts_symlinks_are_not_followed_out() {
     assert!(!mi.contains(host_dir.to_str().unwrap()));
     assert!(!mi.contains(host_file.to_str().unwrap()));
 }
+
+#[test]
+fn masked_readonly_device_and_cwd_symlinks_resolve_inside_the_rootfs() {
+    let ctx = Ctx::new("hostpaths");
+    let r = own_rootfs(&ctx);
+    let (out1, out2) = (ctx.dir.join("outside1"), ctx.dir.join("outside2"));
+    std::fs::create_dir_all(&out1).unwrap();
+    std::fs::create_dir_all(&out2).unwrap();
+    std::fs::write(out1.join("secret"), "host-secret").unwrap();
+    // The same paths inside the rootfs: where the links must lead.
+    let in1 = r.join(out1.strip_prefix("/").unwrap());
+    let in2 = r.join(out2.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&in1).unwrap();
+    std::fs::create_dir_all(&in2).unwrap();
+    std::fs::write(in1.join("secret"), "inside-secret").unwrap();
+    symlink(&out1, r.join("abs")).unwrap();
+    symlink(
+        format!("../../../../../../..{}", out2.display()),
+        r.join("rel"),
+    )
+    .unwrap();
+    let mut c = ctx.config(
+        "cat /abs/secret; echo '|'; touch /rel/x 2>/dev/null || echo ro; \
+         echo x > cwdfile && echo cwd; [ -c /abs/devnode ] && echo dev",
+    );
+    c["root"]["path"] = json!(r);
+    c["root"]["readonly"] = json!(false);
+    c["process"]["cwd"] = json!("/abs");
+    c["linux"]["maskedPaths"] = json!(["/abs/secret"]);
+    c["linux"]["readonlyPaths"] = json!(["/rel"]);
+    c["linux"]["devices"] = json!([{"path": "/abs/devnode", "type": "c", "major": 1, "minor": 3}]);
+    // Masked (empty), read-only, writable cwd and the node, all inside.
+    assert_eq!(ctx.run_config(&c).ok().stdout, "|\nro\ncwd\ndev\n");
+    assert!(in1.join("cwdfile").is_file());
+    assert!(std::fs::symlink_metadata(in1.join("devnode")).is_ok());
+    // The host's directories are as they were.
+    assert_eq!(
+        std::fs::read_to_string(out1.join("secret")).unwrap(),
+        "host-secret"
+    );
+    let names = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names(&out1), vec!["secret".to_string()]);
+    assert!(names(&out2).is_empty());
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(out1.to_str().unwrap()) && !mi.contains(out2.to_str().unwrap()));
+}
+
+/// `runr create`, measured: exit code, stderr, wall time and peak RSS in
+/// KiB (by GNU time: the test's own wait4 would count the test process,
+/// whose memory a spawned child shares until its exec).
+fn create_measured(ctx: &Ctx, c_text: &[u8]) -> (i32, String, std::time::Duration, i64, String) {
+    let b = ctx.bundle("true");
+    std::fs::write(b.join("config.json"), c_text).unwrap();
+    let id = ctx.id();
+    let err = ctx.dir.join(format!("{id}.err"));
+    let rss = ctx.dir.join(format!("{id}.rss"));
+    let t = std::time::Instant::now();
+    let st = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss)
+        .arg(crate::common::runr())
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(["create", "-b", b.to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .expect("run /usr/bin/time (integration/deps.sh installs it)");
+    let took = t.elapsed();
+    let rss_text = std::fs::read_to_string(&rss).unwrap();
+    let rss_kb = rss_text.lines().last().unwrap().trim().parse().unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    (st.code().unwrap_or(-1), stderr, took, rss_kb, id)
+}
+
+#[test]
+fn huge_inputs_stay_in_bounded_time_and_memory() {
+    let ctx = Ctx::new("hosthuge");
+    let limit_kb = 512 * 1024;
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut c = ctx.config("true");
+    let m = c["mounts"].as_array_mut().unwrap();
+    for i in 0..100_000 {
+        m.push(json!({"destination": format!("/t/{i}"), "type": "bogusfs", "source": "x"}));
+    }
+    cases.push(("100,000 mounts", serde_json::to_vec(&c).unwrap()));
+    let mut c = ctx.config("true");
+    c["annotations"] = json!({"big": "a".repeat(32 << 20)});
+    cases.push(("32 MiB annotation", serde_json::to_vec(&c).unwrap()));
+    let deep = format!("{}1{}", "[".repeat(1 << 20), "]".repeat(1 << 20));
+    cases.push((
+        "a million levels of nesting",
+        format!("{{\"x\": {deep}}}").into_bytes(),
+    ));
+    let mut c = ctx.config("true");
+    c["hostname"] = json!("h".repeat(1 << 20));
+    cases.push(("1 MiB hostname", serde_json::to_vec(&c).unwrap()));
+    for (what, text) in cases {
+        let (code, stderr, took, rss_kb, id) = create_measured(&ctx, &text);
+        assert!(code == 0 || code == 1, "{what}: exit {code}: {stderr}");
+        assert!(
+            code == 0 || stderr.trim_end().lines().count() == 1,
+            "{what}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert!(took.as_secs() < 60, "{what}: took {took:?}");
+        assert!(rss_kb < limit_kb, "{what}: peak RSS {rss_kb} KiB");
+        eprintln!("{what}: exit {code} in {took:?}, peak RSS {rss_kb} KiB");
+        ctx.runr(&["delete", "--force", &id]);
+        ctx.assert_gone(&id);
+    }
+}
