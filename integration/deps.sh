@@ -17,13 +17,14 @@ fi
 static_busybox || { echo "no static /bin/busybox after installing busybox-static" >&2; exit 1; }
 
 # Tools the tests call: ip (veth pairs for netDevices), ps (runr ps),
-# script (tty tests), dmesg (seccomp LOG).
+# script (tty tests), dmesg (seccomp LOG), GNU time (peak RSS of runr).
 need=""
 command -v ip >/dev/null || need="$need iproute2"
 command -v ps >/dev/null || need="$need procps"
 command -v script >/dev/null || need="$need bsdutils"
 command -v dmesg >/dev/null || need="$need util-linux"
 command -v newuidmap >/dev/null || need="$need uidmap"
+[ -x /usr/bin/time ] || need="$need time"
 if [ -n "$need" ] && [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -164,3 +164,351 @@ fn absurd_inputs_get_clear_errors() {
     assert!(t.elapsed().as_secs() < 60);
     assert!(!Path::new(&ctx.root).join(&id).exists());
 }
+
+/// A container process that watches /proc/*/exe while `runr exec` runs:
+/// it tries to open each exe for writing, and keeps a read fd of every
+/// one it can open to try reopening it for writing later, after that
+/// process is gone (the O_PATH trick of CVE-2019-5736). `/evil` has
+/// `#!/proc/self/exe` as interpreter: the kernel resolves it while the
+/// exec'd process is still runr, so runr's binary runs in the container.
+const EXE_ATTACKER: &str = r#"
+n=0
+while [ ! -e /report/stop ]; do
+  for e in /proc/[0-9]*/exe; do
+    [ "$e" -ef /bin/busybox ] && continue
+    if (: >> "$e") 2>/dev/null; then echo "write-open $e" >> /report/log; fi
+    if [ $n -lt 6 ] && eval "command exec $((n + 3))< \$e" 2>/dev/null; then
+      n=$((n + 1)); echo "held $e" >> /report/log
+    fi
+  done
+  f=3
+  while [ $f -lt $((n + 3)) ]; do
+    if (: >> /proc/self/fd/$f) 2>/dev/null; then echo "reopened-writable $f" >> /report/log; fi
+    f=$((f + 1))
+  done
+done
+echo done >> /report/log
+"#;
+
+#[test]
+fn runr_binary_is_not_writable_through_proc_exe_during_exec() {
+    let ctx = Ctx::new("hostexe");
+    let r = own_rootfs(&ctx);
+    std::fs::write(r.join("evil"), "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(
+        r.join("evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let report = ctx.dir.join("report");
+    std::fs::create_dir_all(&report).unwrap();
+    let mut c = ctx.config(EXE_ATTACKER);
+    c["root"]["path"] = json!(r);
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/report", "type": "bind", "source": report, "options": ["bind"]}),
+    );
+    let before = std::fs::read(crate::common::runr()).unwrap();
+    let (id, _) = ctx.start(&c);
+    for _ in 0..15 {
+        // runr's own binary runs as the process: it rejects "/evil" as a
+        // subcommand and exits 2.
+        let out = ctx.runr(&["exec", &id, "/evil"]);
+        assert_ne!(out.code, 0, "{out:?}");
+        ctx.runr(&["exec", &id, "true"]).ok();
+    }
+    // Let the attacker retry its fds once no runr runs any more.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(report.join("stop"), "").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(report.join("log")).unwrap_or_default();
+        if log.contains("done") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(log.contains("done"), "the attacker did not finish: {log}");
+    assert!(
+        !log.contains("write-open") && !log.contains("reopened-writable"),
+        "runr's binary was writable from the container:\n{log}"
+    );
+    // The attack did reach runr's binary (else this test proves nothing).
+    assert!(log.contains("held"), "no runr exe was ever opened:\n{log}");
+    assert!(
+        std::fs::read(crate::common::runr()).unwrap() == before,
+        "runr's binary changed"
+    );
+    ctx.runr(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn proc_writes_reach_the_real_procfs_or_fail() {
+    let ctx = Ctx::new("hostprocw");
+    let fake = ctx.dir.join("fake");
+    std::fs::create_dir_all(&fake).unwrap();
+    for f in ["domainname", "oom_score_adj", "ns_last_pid"] {
+        std::fs::write(fake.join(f), "untouched\n").unwrap();
+    }
+    let untouched = |what: &str| {
+        for f in ["domainname", "oom_score_adj", "ns_last_pid"] {
+            assert_eq!(
+                std::fs::read_to_string(fake.join(f)).unwrap(),
+                "untouched\n",
+                "{what}: runr wrote into the fake {f}"
+            );
+        }
+    };
+    // A mount over a /proc path runr writes to, spelled with `..`.
+    let mut c = ctx.config("true");
+    c["linux"]["sysctl"] = json!({"kernel.domainname": "d.example"});
+    c["mounts"].as_array_mut().unwrap().push(
+        json!({"destination": "/x/../proc/sys/kernel", "type": "bind", "source": fake, "options": ["bind"]}),
+    );
+    create_fails(&ctx, &c, "cannot be mounted because it is inside /proc");
+    untouched("dotdot");
+    // The same through a symlink to /proc in the image.
+    let r = own_rootfs(&ctx);
+    symlink("/proc", r.join("p")).unwrap();
+    let mut c = ctx.config("true");
+    c["root"]["path"] = json!(r);
+    c["process"]["oomScoreAdj"] = json!(7);
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/p/self/oom_score_adj", "type": "bind", "source": fake.join("oom_score_adj"), "options": ["bind"]}));
+    create_fails(&ctx, &c, "resolves to a path inside /proc");
+    untouched("symlink");
+    // A file lxcfs may cover, written as a sysctl: a fake file there is
+    // refused...
+    let mut c = ctx.config("true");
+    c["linux"]["sysctl"] = json!({"kernel.ns_last_pid": "12345"});
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": fake.join("ns_last_pid"), "options": ["bind"]}));
+    create_fails(&ctx, &c, "is covered by a mount");
+    untouched("lxcfs path");
+    // ...and so is another procfs file bound over it: the write would go
+    // to the container's domainname instead.
+    let mut c = ctx.config("domainname");
+    c["linux"]["sysctl"] = json!({"kernel.ns_last_pid": "evil.example"});
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": "/proc/sys/kernel/domainname", "options": ["bind"]}));
+    create_fails(&ctx, &c, "is covered by a mount");
+}
+
+/// Creates a terminal container whose console goes to a runr-recvtty;
+/// returns create's outcome and the recvtty (fed `input` once started).
+fn create_with_tty(
+    ctx: &Ctx,
+    c: &serde_json::Value,
+    id: &str,
+) -> (crate::common::Out, std::process::Child, std::path::PathBuf) {
+    let sock = ctx.dir.join(format!("{id}.sock"));
+    let out = ctx.dir.join(format!("{id}.tty"));
+    let rt = crate::terminal::recvtty(&sock, &out);
+    let b = ctx.bundle_with(c);
+    let res = ctx.runr(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        b.to_str().unwrap(),
+        id,
+    ]);
+    (res, rt, out)
+}
+
+#[test]
+fn dev_console_and_pts_symlinks_are_not_followed_out() {
+    use std::io::Write;
+    let ctx = Ctx::new("hostcons");
+    let host_file = ctx.dir.join("host-file");
+    std::fs::write(&host_file, "host\n").unwrap();
+    let host_dir = ctx.dir.join("host-pts");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    let tty = |c: &mut serde_json::Value, r: &Path, own_dev: bool| {
+        c["root"]["path"] = json!(r);
+        c["root"]["readonly"] = json!(false);
+        c["process"]["terminal"] = json!(true);
+        c["process"]["args"] = json!(["sh"]);
+        if own_dev {
+            // The image's own /dev, not a fresh tmpfs: its links count.
+            c["mounts"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|m| m["destination"] != "/dev");
+        }
+    };
+    // /dev/console pointing out of the rootfs, absolute and via `..`.
+    for (n, target) in [
+        host_file.display().to_string(),
+        format!("../../../../../../..{}", host_file.display()),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = ctx.dir.join(format!("cons-rootfs-{n}"));
+        build_rootfs(&r);
+        symlink(target, r.join("dev/console")).unwrap();
+        let mut c = ctx.config("unused");
+        tty(&mut c, &r, true);
+        let id = ctx.id();
+        let (out, mut rt, _) = create_with_tty(&ctx, &c, &id);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.err()
+                .contains("/dev/console is a symlink in the container"),
+            "{out:?}"
+        );
+        let _ = rt.kill();
+        let _ = rt.wait();
+        ctx.assert_gone(&id);
+    }
+    // /dev/pts a symlink out of the rootfs: devpts lands inside it, the
+    // pty works, /dev/console is the pty.
+    let r = ctx.dir.join("pts-rootfs");
+    build_rootfs(&r);
+    symlink(&host_dir, r.join("dev/pts")).unwrap();
+    let mut c = ctx.config("unused");
+    tty(&mut c, &r, true);
+    let id = ctx.id();
+    let (out, mut rt, tty_out) = create_with_tty(&ctx, &c, &id);
+    assert_eq!(out.code, 0, "{out:?}");
+    ctx.runr(&["start", &id]).ok();
+    rt.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"tty; [ -c /dev/console ] && echo con''sole; exit\n")
+        .unwrap();
+    let text = crate::terminal::wait_for(&tty_out, "console\r\n");
+    // The pty is on the devpts mounted where the link leads inside the
+    // rootfs (the name shows the link's target path, resolved in there).
+    assert!(text.contains("pts/0\r\n"), "{text:?}");
+    let _ = rt.wait();
+    ctx.runr(&["delete", "-f", &id]).ok();
+    ctx.assert_gone(&id);
+    assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "host\n");
+    assert!(
+        std::fs::read_dir(&host_dir).unwrap().next().is_none(),
+        "something was made in the host's directory"
+    );
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(host_dir.to_str().unwrap()));
+    assert!(!mi.contains(host_file.to_str().unwrap()));
+}
+
+#[test]
+fn masked_readonly_device_and_cwd_symlinks_resolve_inside_the_rootfs() {
+    let ctx = Ctx::new("hostpaths");
+    let r = own_rootfs(&ctx);
+    let (out1, out2) = (ctx.dir.join("outside1"), ctx.dir.join("outside2"));
+    std::fs::create_dir_all(&out1).unwrap();
+    std::fs::create_dir_all(&out2).unwrap();
+    std::fs::write(out1.join("secret"), "host-secret").unwrap();
+    // The same paths inside the rootfs: where the links must lead.
+    let in1 = r.join(out1.strip_prefix("/").unwrap());
+    let in2 = r.join(out2.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&in1).unwrap();
+    std::fs::create_dir_all(&in2).unwrap();
+    std::fs::write(in1.join("secret"), "inside-secret").unwrap();
+    symlink(&out1, r.join("abs")).unwrap();
+    symlink(
+        format!("../../../../../../..{}", out2.display()),
+        r.join("rel"),
+    )
+    .unwrap();
+    let mut c = ctx.config(
+        "cat /abs/secret; echo '|'; touch /rel/x 2>/dev/null || echo ro; \
+         echo x > cwdfile && echo cwd; [ -c /abs/devnode ] && echo dev",
+    );
+    c["root"]["path"] = json!(r);
+    c["root"]["readonly"] = json!(false);
+    c["process"]["cwd"] = json!("/abs");
+    c["linux"]["maskedPaths"] = json!(["/abs/secret"]);
+    c["linux"]["readonlyPaths"] = json!(["/rel"]);
+    c["linux"]["devices"] = json!([{"path": "/abs/devnode", "type": "c", "major": 1, "minor": 3}]);
+    // Masked (empty), read-only, writable cwd and the node, all inside.
+    assert_eq!(ctx.run_config(&c).ok().stdout, "|\nro\ncwd\ndev\n");
+    assert!(in1.join("cwdfile").is_file());
+    assert!(std::fs::symlink_metadata(in1.join("devnode")).is_ok());
+    // The host's directories are as they were.
+    assert_eq!(
+        std::fs::read_to_string(out1.join("secret")).unwrap(),
+        "host-secret"
+    );
+    let names = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names(&out1), vec!["secret".to_string()]);
+    assert!(names(&out2).is_empty());
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mi.contains(out1.to_str().unwrap()) && !mi.contains(out2.to_str().unwrap()));
+}
+
+/// `runr create`, measured: exit code, stderr, wall time and peak RSS in
+/// KiB (by GNU time: the test's own wait4 would count the test process,
+/// whose memory a spawned child shares until its exec).
+fn create_measured(ctx: &Ctx, c_text: &[u8]) -> (i32, String, std::time::Duration, i64, String) {
+    let b = ctx.bundle("true");
+    std::fs::write(b.join("config.json"), c_text).unwrap();
+    let id = ctx.id();
+    let err = ctx.dir.join(format!("{id}.err"));
+    let rss = ctx.dir.join(format!("{id}.rss"));
+    let t = std::time::Instant::now();
+    let st = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss)
+        .arg(crate::common::runr())
+        .arg("--root")
+        .arg(&ctx.root)
+        .args(["create", "-b", b.to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .expect("run /usr/bin/time (integration/deps.sh installs it)");
+    let took = t.elapsed();
+    let rss_text = std::fs::read_to_string(&rss).unwrap();
+    let rss_kb = rss_text.lines().last().unwrap().trim().parse().unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    (st.code().unwrap_or(-1), stderr, took, rss_kb, id)
+}
+
+#[test]
+fn huge_inputs_stay_in_bounded_time_and_memory() {
+    let ctx = Ctx::new("hosthuge");
+    let limit_kb = 512 * 1024;
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut c = ctx.config("true");
+    let m = c["mounts"].as_array_mut().unwrap();
+    for i in 0..100_000 {
+        m.push(json!({"destination": format!("/t/{i}"), "type": "bogusfs", "source": "x"}));
+    }
+    cases.push(("100,000 mounts", serde_json::to_vec(&c).unwrap()));
+    let mut c = ctx.config("true");
+    c["annotations"] = json!({"big": "a".repeat(32 << 20)});
+    cases.push(("32 MiB annotation", serde_json::to_vec(&c).unwrap()));
+    let deep = format!("{}1{}", "[".repeat(1 << 20), "]".repeat(1 << 20));
+    cases.push((
+        "a million levels of nesting",
+        format!("{{\"x\": {deep}}}").into_bytes(),
+    ));
+    let mut c = ctx.config("true");
+    c["hostname"] = json!("h".repeat(1 << 20));
+    cases.push(("1 MiB hostname", serde_json::to_vec(&c).unwrap()));
+    for (what, text) in cases {
+        let (code, stderr, took, rss_kb, id) = create_measured(&ctx, &text);
+        assert!(code == 0 || code == 1, "{what}: exit {code}: {stderr}");
+        assert!(
+            code == 0 || stderr.trim_end().lines().count() == 1,
+            "{what}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert!(took.as_secs() < 60, "{what}: took {took:?}");
+        assert!(rss_kb < limit_kb, "{what}: peak RSS {rss_kb} KiB");
+        eprintln!("{what}: exit {code} in {took:?}, peak RSS {rss_kb} KiB");
+        ctx.runr(&["delete", "--force", &id]);
+        ctx.assert_gone(&id);
+    }
+}

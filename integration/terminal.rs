@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::common::{runr, Ctx};
 
-fn recvtty(sock: &Path, out: &Path) -> Child {
+pub fn recvtty(sock: &Path, out: &Path) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_runr-recvtty"))
         .arg(sock)
         .stdin(Stdio::piped())
@@ -25,7 +25,7 @@ fn recvtty(sock: &Path, out: &Path) -> Child {
     child
 }
 
-fn wait_for(path: &Path, text: &str) -> String {
+pub fn wait_for(path: &Path, text: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let s = std::fs::read_to_string(path).unwrap_or_default();

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use runr::cli::{argv, dispatch, Cli, LogFormat};
+use runr::cli::{argv, dispatch, Cli, Command, LogFormat};
 use runr::logging;
 
 fn main() {
@@ -20,6 +20,17 @@ fn main() {
     if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
         eprintln!("open log file: {e}");
         std::process::exit(1);
+    }
+    // Commands that start processes in a container run from a read-only
+    // view of the binary (CVE-2019-5736).
+    if matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run { .. } | Command::Exec(_))
+    ) {
+        if let Err(e) = runr::process::selfexe::protect() {
+            logging::error(&format!("{e:#}"));
+            std::process::exit(1);
+        }
     }
     let code = match dispatch(cli) {
         Ok(code) => code,

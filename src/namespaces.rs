@@ -85,7 +85,7 @@ impl Plan {
                 ));
             }
             for line in text.lines() {
-                fs::write("/proc/self/timens_offsets", line)
+                sys::write_proc("/proc/self/timens_offsets", line)
                     .context("write time namespace offsets")?;
             }
         }

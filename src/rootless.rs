@@ -5,7 +5,6 @@
 //! and cgroups are used only where the caller may create them.
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -65,17 +64,16 @@ impl Ids {
 /// setgroups is denied, as the kernel requires); every other map goes
 /// through the setuid helper, which checks /etc/subuid or /etc/subgid.
 pub fn write_map(pid: i32, ids: Ids, maps: &[LinuxIdMapping]) -> Result<()> {
-    let proc = Path::new("/proc").join(pid.to_string());
     let text = crate::namespaces::map_text(maps);
     // SAFETY: geteuid cannot fail.
     let privileged = unsafe { libc::geteuid() } == 0 && !detect();
     let only_own = matches!(maps, [m] if m.size() == 1 && m.host_id() == ids.own());
     if privileged || only_own {
         if !privileged && matches!(ids, Ids::Gid) {
-            fs::write(proc.join("setgroups"), "deny")
+            crate::sys::write_proc(&format!("/proc/{pid}/setgroups"), "deny")
                 .context("deny setgroups in the user namespace")?;
         }
-        return fs::write(proc.join(ids.file()), &text)
+        return crate::sys::write_proc(&format!("/proc/{pid}/{}", ids.file()), &text)
             .with_context(|| format!("write {}", ids.file()));
     }
     let mut cmd = Command::new(ids.helper());

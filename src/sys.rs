@@ -318,31 +318,72 @@ pub fn move_mount_fds(from: RawFd, to: RawFd) -> io::Result<()> {
 }
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// The inode number of a procfs root directory.
+const PROC_ROOT_INO: u64 = 1;
+const RESOLVE_NO_XDEV: u64 = 0x01;
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_BENEATH: u64 = 0x08;
 
-/// Writes to a file of procfs, refusing when the path does not lead to
-/// the real procfs (an image can put a fake /proc in the rootfs or bind
-/// something over it: CVE-2019-16884, CVE-2025-52881). The file is
-/// opened without following a final symlink and checked with fstatfs
-/// before anything is written.
-pub fn write_proc(path: &str, value: &str) -> io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
+/// True when `fd` is on a procfs.
+pub fn is_procfs(fd: RawFd) -> io::Result<bool> {
     // SAFETY: fstatfs into a zeroed struct.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) } != 0 {
+    if unsafe { libc::fstatfs(fd, &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    if st.f_type as i64 != PROC_SUPER_MAGIC {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("{path} is not on procfs"),
+    Ok(st.f_type as i64 == PROC_SUPER_MAGIC)
+}
+
+/// Writes to a file of procfs (sysctls, oom_score_adj, LSM attributes,
+/// id maps), refusing when the path does not lead to the real procfs: an
+/// image can put a fake /proc in the rootfs, and a mount can cover a
+/// procfs file with another file, even another procfs file
+/// (CVE-2019-16884, CVE-2025-52881). So /proc must be the root of a
+/// procfs, the file is resolved beneath it without crossing any mount
+/// point or magic link, and it is checked with fstatfs before the write.
+pub fn write_proc(path: &str, value: &str) -> io::Result<()> {
+    let refuse =
+        |why: &str| io::Error::new(io::ErrorKind::PermissionDenied, format!("{path} {why}"));
+    let rest = path
+        .strip_prefix("/proc/")
+        .ok_or_else(|| refuse("is not under /proc"))?;
+    let proc = open(
+        c"/proc",
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        0,
+    )?;
+    // SAFETY: fstat into a zeroed struct on a valid fd.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(proc.as_raw_fd(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if !is_procfs(proc.as_raw_fd())? || st.st_ino != PROC_ROOT_INO {
+        return Err(refuse(
+            "is not on procfs: /proc is not the root of a procfs",
         ));
     }
-    f.write_all(value.as_bytes())
+    let rel = CString::new(rest).map_err(|_| refuse("has a NUL byte"))?;
+    let f = openat2(
+        proc.as_raw_fd(),
+        &rel,
+        (libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64,
+        0,
+        RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
+    )
+    .map_err(|e| match e.raw_os_error() {
+        Some(libc::EXDEV) => refuse("is covered by a mount: refusing to write through it"),
+        _ => e,
+    })?;
+    if !is_procfs(f.as_raw_fd())? {
+        return Err(refuse("is not on procfs"));
+    }
+    let mut f = std::fs::File::from(f);
+    // One write: id maps must arrive whole.
+    let n = io::Write::write(&mut f, value.as_bytes())?;
+    if n != value.len() {
+        return Err(refuse("took a short write"));
+    }
+    Ok(())
 }
 
 /// sendmsg of `payload` with `fd` attached (SCM_RIGHTS).

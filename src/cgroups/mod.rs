@@ -150,6 +150,32 @@ pub fn container_path(
     h.mount.join(rel)
 }
 
+/// The container's directory in each hierarchy.
+fn plan<'a>(
+    hs: &'a [Hierarchy],
+    proc_cgroup: &str,
+    cgroups_path: Option<&Path>,
+    id: &str,
+) -> Vec<(&'a Hierarchy, PathBuf)> {
+    // On a unified-only host runc puts relative paths under the parent
+    // of its own cgroup: a v2 cgroup with processes cannot have
+    // children with controllers (no internal processes).
+    let unified_only = hs.iter().all(|h| h.v2);
+    hs.iter()
+        .map(|h| {
+            let mut caller = own_path(proc_cgroup, h);
+            if unified_only {
+                caller = Path::new(&caller)
+                    .parent()
+                    .unwrap_or(Path::new("/"))
+                    .to_string_lossy()
+                    .into_owned();
+            }
+            (h, container_path(h, cgroups_path, id, &caller))
+        })
+        .collect()
+}
+
 /// v1 directories by controller, and the v2 directory.
 type Layout = (Vec<(String, PathBuf)>, Option<PathBuf>);
 
@@ -198,6 +224,18 @@ impl Cgroups {
         Self::create_in(&hierarchies()?, &proc_cgroup, cgroups_path, id, true)
     }
 
+    /// The directories `create` would make, made nothing yet: recorded
+    /// before they exist, so that a runr killed while making them leaves
+    /// a record `delete --force` can clean up from.
+    pub fn planned(cgroups_path: Option<&Path>, id: &str) -> Result<BTreeMap<String, PathBuf>> {
+        let proc_cgroup =
+            fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
+        Ok(plan(&hierarchies()?, &proc_cgroup, cgroups_path, id)
+            .into_iter()
+            .map(|(h, path)| (h.mount.to_string_lossy().into_owned(), path))
+            .collect())
+    }
+
     /// `create` with the hierarchies and /proc/self/cgroup text given, so
     /// that a fake cgroupfs tree can stand in for the real one.
     pub fn create_in(
@@ -207,24 +245,12 @@ impl Cgroups {
         id: &str,
         skip_denied: bool,
     ) -> Result<Cgroups> {
-        // On a unified-only host runc puts relative paths under the parent
-        // of its own cgroup: a v2 cgroup with processes cannot have
-        // children with controllers (no internal processes).
         let unified_only = hs.iter().all(|h| h.v2);
         let mut cg = Cgroups {
             hierarchies: Some(hs.to_vec()),
             ..Default::default()
         };
-        for h in hs {
-            let mut caller = own_path(proc_cgroup, h);
-            if unified_only {
-                caller = Path::new(&caller)
-                    .parent()
-                    .unwrap_or(Path::new("/"))
-                    .to_string_lossy()
-                    .into_owned();
-            }
-            let path = container_path(h, cgroups_path, id, &caller);
+        for (h, path) in plan(hs, proc_cgroup, cgroups_path, id) {
             let key = h.mount.to_string_lossy().into_owned();
             let made = if unified_only {
                 mkdir_levels_v2(&h.mount, &path)

@@ -118,6 +118,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                         .with_context(|| format!("remove {}", dir.display()))?;
                 }
             }
+            Err(e) if *force && store.root().join(id).join("state.json").is_file() => {
+                let note = container::delete::force_unreadable(&store, id)
+                    .with_context(|| format!("{e:#}"))?;
+                crate::logging::warn(&note);
+            }
             Err(e) => return Err(e),
         },
         Command::List { format, quiet } => list(&store, format, *quiet)?,

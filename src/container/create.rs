@@ -142,6 +142,23 @@ fn setup(
     let linux = spec.linux().as_ref();
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
+    // A first record, before anything is made: if runr dies from here
+    // on, `delete --force` finds the cgroups to remove.
+    let mut state = State {
+        oci_version: OCI_VERSION.to_string(),
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: config.bundle.clone(),
+        rootfs: config.rootfs.clone(),
+        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
+        owner: String::new(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_paths: Cgroups::planned(cgroups_path, id)?,
+        shared_pid_ns: !plan.new_pid,
+        hooks: spec.hooks().is_some(),
+    };
+    cleanup.locked.as_ref().expect("locked").write(&state)?;
     let timer = phase::start();
     let cg = if opts.rootless {
         Cgroups::create_rootless(cgroups_path, id)?
@@ -171,23 +188,11 @@ fn setup(
     }
     timer.done("cgroup");
 
-    // A first record, before any process exists: if runr dies from here
-    // on, `delete --force` still finds the cgroups to remove.
-    let mut state = State {
-        oci_version: OCI_VERSION.to_string(),
-        id: id.to_string(),
-        pid: 0,
-        pid_start: 0,
-        bundle: config.bundle.clone(),
-        rootfs: config.rootfs.clone(),
-        created: crate::timefmt::rfc3339_nano(SystemTime::now()),
-        owner: String::new(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_paths: cgroup_paths.clone(),
-        shared_pid_ns: !plan.new_pid,
-        hooks: spec.hooks().is_some(),
-    };
-    cleanup.locked.as_ref().expect("locked").write(&state)?;
+    // The cgroups a rootless runr could really make.
+    if state.cgroup_paths != cgroup_paths {
+        state.cgroup_paths = cgroup_paths.clone();
+        cleanup.locked.as_ref().expect("locked").write(&state)?;
+    }
     crate::fault::point("create:after-cgroups");
 
     let dir = cleanup.locked.as_ref().expect("locked").dir.clone();
@@ -206,6 +211,14 @@ fn setup(
     let timer = phase::start();
     plan.prepare_parent(spec)?;
     let into = cleanup.cgroups.as_mut().and_then(|c| c.open_v2());
+    // The init inherits non-dumpable from birth (CVE-2019-5736), except
+    // in a new user namespace made by an unprivileged runr: that one must
+    // open the init's /proc files to write its id maps (the init turns
+    // non-dumpable itself before anything runs in the container).
+    // SAFETY: geteuid cannot fail.
+    if !plan.new_user || unsafe { libc::geteuid() } == 0 {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
+    }
     let forked = plan.spawn(into)?;
     let pid = match forked {
         sys::Forked::Child => {
@@ -377,13 +390,16 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     ));
-    std::fs::OpenOptions::new()
+    let r = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o644)
         .open(&tmp)
         .and_then(|mut f| std::io::Write::write_all(&mut f, pid.to_string().as_bytes()))
-        .with_context(|| format!("write pid file {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("write pid file {}", path.display()))
+        .and_then(|_| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r.with_context(|| format!("write pid file {}", path.display()))
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::state::{Locked, State, Status};
+use super::state::{Locked, State, Status, Store};
 use super::ContainerError;
 use crate::cgroups::Cgroups;
 use crate::hooks::{self, Kind};
@@ -61,4 +61,26 @@ fn wait_gone(state: &State) {
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
+}
+
+/// `delete --force` of a container whose state.json cannot be read (torn,
+/// or written by someone else): its cgroups are found again from the
+/// config.json saved at create, everything in them is killed, and the
+/// directory goes. Returns what the user is told.
+pub fn force_unreadable(store: &Store, id: &str) -> Result<String> {
+    let locked = store.lock(id)?;
+    let note = match locked.saved_spec() {
+        Ok(spec) => {
+            let path = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+            let mut paths = Cgroups::planned(path.as_deref(), id)?;
+            paths.retain(|_, p| p.is_dir());
+            let cg = Cgroups::from_paths(&paths);
+            cg.kill_all()?;
+            cg.destroy()?;
+            "state.json unreadable: removed the container by the cgroups its saved config names"
+        }
+        Err(_) => "state.json and config.json unreadable: removed the state directory only",
+    };
+    locked.remove()?;
+    Ok(note.to_string())
 }

@@ -66,6 +66,10 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     let set = (!opts.detach).then(forward::block_all);
     let (parent, ch) = sync::pair().context("create sync socket")?;
     let into = cgroups.open_v2();
+    // The child is in the container's pid namespace from birth: it must
+    // be non-dumpable from its first instruction, not from its first
+    // prctl (CVE-2019-5736). It inherits this; execve resets it.
+    sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
     let pid = match plan.spawn(into)? {
         sys::Forked::Child => {
             drop(parent);

@@ -150,6 +150,12 @@ impl State {
 /// fifo's removal leaves the fifo behind a running process.
 fn still_runr(pid: i32) -> bool {
     use std::os::unix::fs::MetadataExt;
+    // A runr that could not mount runs from a sealed memfd copy of itself.
+    if fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|l| l.as_os_str().as_encoded_bytes().starts_with(b"/memfd:runr"))
+    {
+        return true;
+    }
     match (
         fs::metadata(format!("/proc/{pid}/exe")),
         fs::metadata("/proc/self/exe"),
@@ -158,6 +164,11 @@ fn still_runr(pid: i32) -> bool {
         // Unknown (e.g. a foreign mount namespace): trust the fifo.
         _ => true,
     }
+}
+
+/// Parses state.json bytes (fuzzed: fuzz/fuzz_targets/state.rs).
+pub fn parse(bytes: &[u8]) -> Result<State> {
+    Ok(serde_json::from_slice(bytes)?)
 }
 
 /// runc's id rule: letters, digits and `_ + , - .`; not `.`, `..` or empty.
@@ -231,6 +242,13 @@ impl Store {
 
     /// Locks an existing container and reads its state.
     pub fn open(&self, id: &str) -> Result<(Locked, State)> {
+        let locked = self.lock(id)?;
+        let state = locked.read()?;
+        Ok((locked, state))
+    }
+
+    /// Locks an existing container directory, whatever its state file holds.
+    pub fn lock(&self, id: &str) -> Result<Locked> {
         validate_id(id)?;
         let dir = self.root.join(id);
         let lock = match lock_dir(&dir) {
@@ -240,9 +258,7 @@ impl Store {
             }
             Err(e) => return Err(e).with_context(|| format!("lock {}", dir.display())),
         };
-        let locked = Locked { dir, _lock: lock };
-        let state = locked.read()?;
-        Ok((locked, state))
+        Ok(Locked { dir, _lock: lock })
     }
 
     /// The ids of every container directory.
@@ -272,7 +288,7 @@ impl Locked {
             }
             Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
         };
-        serde_json::from_slice(&bytes).with_context(|| format!("parse {}", path.display()))
+        parse(&bytes).with_context(|| format!("parse {}", path.display()))
     }
 
     /// Writes state.json through a temp file and a rename.
@@ -288,10 +304,17 @@ impl Locked {
             .with_context(|| format!("create {}", tmp.display()))?;
         // No fsync: the state root is a tmpfs on real hosts, and a torn
         // file after a crash is as good as none (the rename is atomic).
-        f.write_all(&serde_json::to_vec(state)?)
-            .with_context(|| format!("write {}", tmp.display()))?;
-        fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))?;
-        Ok(())
+        let r = f
+            .write_all(&serde_json::to_vec(state)?)
+            .with_context(|| format!("write {}", tmp.display()))
+            .and_then(|_| {
+                fs::rename(&tmp, &path).with_context(|| format!("rename to {}", path.display()))
+            });
+        if r.is_err() {
+            // A full disk: the old state stays whole, no temp file stays.
+            let _ = fs::remove_file(&tmp);
+        }
+        r
     }
 
     /// The config.json saved at create (exec and hooks read it).

@@ -141,6 +141,8 @@ fn setup(a: &InitArgs) -> Result<CString> {
         crate::terminal::setup_pty(fd, console_size(process))?;
         // SAFETY: the console socket is ours and used no more.
         unsafe { libc::close(fd) };
+        // The pty slave is stdin now.
+        rootfs::devices::console(0)?;
     }
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {

@@ -4,4 +4,5 @@ pub mod exec;
 pub mod finish;
 pub mod forward;
 pub mod init;
+pub mod selfexe;
 pub mod sync;

@@ -148,3 +148,50 @@ pub fn links(root: &Root) -> Result<()> {
     }
     Ok(())
 }
+
+/// /dev/console for a container with a terminal: its pty slave
+/// (`slave`, an open fd) bind-mounted over it, as the runtime spec asks.
+/// What is mounted over is checked first: a symlink there (which could
+/// point out of the rootfs, CVE-2025-52565) or anything but a file or a
+/// character device is refused; a missing one is made as an empty file.
+pub fn console(slave: std::os::fd::RawFd) -> Result<()> {
+    let root = Root::open(Path::new("/")).context("open /")?;
+    let (dir, name) = root.parent_of(Path::new("/dev/console"))?;
+    // SAFETY: valid fd and C string; O_EXCL never follows a symlink.
+    let made = unsafe {
+        libc::openat(
+            dir.fd.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o666,
+        )
+    };
+    if made >= 0 {
+        // SAFETY: the fd just opened.
+        unsafe { libc::close(made) };
+    }
+    let target = root
+        .open_nofollow(Path::new("/dev/console"))
+        .context("open /dev/console")?;
+    // SAFETY: fstat into a zeroed struct on a valid fd.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(target.fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("stat /dev/console");
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFCHR => {}
+        libc::S_IFLNK => {
+            anyhow::bail!("/dev/console is a symlink in the container: refusing to mount over it")
+        }
+        _ => anyhow::bail!("/dev/console is not a file or a device: refusing to mount over it"),
+    }
+    let source = sys::cstr(Path::new(&format!("/proc/self/fd/{slave}")))?;
+    sys::mount(
+        Some(&source),
+        &target.proc_path(),
+        None,
+        libc::MS_BIND,
+        None,
+    )
+    .context("bind the pty over /dev/console")
+}

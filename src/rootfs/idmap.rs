@@ -47,10 +47,11 @@ pub(crate) fn userns_with(uid_map: &str, gid_map: &str) -> Result<OwnedFd> {
                     bail!("unshare a user namespace for an idmapped mount");
                 }
                 let proc_pid = std::str::from_utf8(&b[1..n]).unwrap_or_default();
-                let proc = Path::new("/proc").join(proc_pid);
-                std::fs::write(proc.join("uid_map"), uid_map).context("write the idmap uid_map")?;
-                std::fs::write(proc.join("gid_map"), gid_map).context("write the idmap gid_map")?;
-                let f = std::fs::File::open(proc.join("ns/user"))
+                sys::write_proc(&format!("/proc/{proc_pid}/uid_map"), uid_map)
+                    .context("write the idmap uid_map")?;
+                sys::write_proc(&format!("/proc/{proc_pid}/gid_map"), gid_map)
+                    .context("write the idmap gid_map")?;
+                let f = std::fs::File::open(format!("/proc/{proc_pid}/ns/user"))
                     .context("open the idmap user namespace")?;
                 Ok(OwnedFd::from(f))
             })();

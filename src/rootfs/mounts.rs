@@ -62,34 +62,63 @@ pub fn remount(h: &Handle, flags: libc::c_ulong, cleared: libc::c_ulong) -> std:
     sys::mount(None, &h.proc_path(), None, all & !libc::MS_REC, None)
 }
 
+/// The files lxcfs and friends bind over, which runc allows inside /proc.
+const PROC_ALLOWED: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
+
+/// A destination with `.` and `..` worked out (`..` stops at `/`), as the
+/// resolver inside the rootfs will see it before any symlink.
+fn lexical(dest: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in dest.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Mounts inside /proc are refused (an image could hide procfs files the
-/// runtime writes, CVE-2019-16884), except the files lxcfs and friends
-/// bind over, as runc allows them.
-fn check_proc_destination(dest: &Path, typ: &str) -> Result<()> {
-    const ALLOWED: &[&str] = &[
-        "/proc/cpuinfo",
-        "/proc/diskstats",
-        "/proc/meminfo",
-        "/proc/stat",
-        "/proc/swaps",
-        "/proc/uptime",
-        "/proc/loadavg",
-        "/proc/slabinfo",
-        "/proc/net/dev",
-        "/proc/sys/kernel/ns_last_pid",
-    ];
-    let clean: PathBuf = dest.components().collect();
+/// runtime writes, CVE-2019-16884, CVE-2025-52881), except the files
+/// lxcfs and friends bind over, as runc allows them. Checked on the path
+/// as written (`..` worked out) and on where it resolves in the rootfs,
+/// so neither `/x/../proc/...` nor a symlink to /proc gets past.
+fn check_proc_destination(root: &Root, dest: &Path, typ: &str) -> Result<()> {
+    let clean = lexical(dest);
     if clean == Path::new("/proc") {
         if typ != "proc" {
             bail!("only a proc filesystem can be mounted at /proc");
         }
         return Ok(());
     }
-    if clean.starts_with("/proc") && !ALLOWED.iter().any(|a| clean == Path::new(a)) {
+    let allowed = PROC_ALLOWED.iter().any(|a| clean == Path::new(a));
+    if clean.starts_with("/proc") && !allowed {
         bail!(
             "{} cannot be mounted because it is inside /proc",
             dest.display()
         );
+    }
+    if let Ok(h) = root.open_path(dest) {
+        if !allowed && sys::is_procfs(h.fd.as_raw_fd()).unwrap_or(false) {
+            bail!(
+                "{} cannot be mounted because it resolves to a path inside /proc",
+                dest.display()
+            );
+        }
     }
     Ok(())
 }
@@ -115,7 +144,7 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
         options::parse(m.options().as_deref().unwrap_or_default()).map_err(anyhow::Error::msg)?;
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
-    check_proc_destination(dest, if opts.bind { "bind" } else { typ })?;
+    check_proc_destination(root, dest, if opts.bind { "bind" } else { typ })?;
     if matches!(typ, "proc" | "sysfs") {
         check_not_symlink(root, dest)?;
     }
