@@ -4,6 +4,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-report lint install clean bench
+.PHONY: install-files static
 
 all: build
 
@@ -54,8 +55,22 @@ test-engines: deps
 bench: deps build
 	bash bench/bench.sh
 
+# runr, its man pages (share/man/man8) and its bash, zsh and fish completions
+# under $(DESTDIR)$(PREFIX). install-files takes them from OUT (the tests point
+# it at the debug build).
+REL := target/x86_64-unknown-linux-gnu/release
+OUT ?= $(REL)
 install: build
-	install -D -m 0755 target/x86_64-unknown-linux-gnu/release/runr $(DESTDIR)$(PREFIX)/bin/runr
+	$(MAKE) install-files
+
+install-files:
+	install -D -m 0755 $(OUT)/runr $(DESTDIR)$(PREFIX)/bin/runr
+	$(OUT)/runr-docgen $(DESTDIR)$(PREFIX) >/dev/null
+
+# The release runr, checked to be statically linked (glibc: .cargo/config.toml).
+static:
+	$(CARGO) build --release --bin runr
+	sh tools/check-static.sh $(REL)/runr
 
 clean:
 	$(CARGO) clean
