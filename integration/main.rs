@@ -14,6 +14,7 @@ mod exec;
 mod faults;
 mod hooks;
 mod hostile;
+mod install;
 mod lifecycle;
 mod namespaces;
 mod process_attrs;
