@@ -20,14 +20,14 @@ demo: deps build
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features docgen -- -D warnings
 
 # Unit tests, the end-to-end tests (real containers: run as root) and the
 # engine tests (podman, containerd, Docker on runr).
 test: test-unit test-reliability spec-test test-engines
 
 test-unit: deps lint
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --features docgen
 
 # Faults, races and hostile bundles, then a leak check of the machine.
 test-reliability: deps
@@ -57,10 +57,11 @@ bench: deps build
 
 # runr, its man pages (share/man/man8) and its bash, zsh and fish completions
 # under $(DESTDIR)$(PREFIX). install-files takes them from OUT (the tests point
-# it at the debug build).
+# it at the debug build). runr-docgen needs the docgen feature (Cargo.toml).
 REL := target/x86_64-unknown-linux-gnu/release
 OUT ?= $(REL)
 install: build
+	$(CARGO) build --release --features docgen --bin runr-docgen
 	$(MAKE) install-files
 
 install-files:

@@ -1,21 +1,13 @@
 //! `make install`'s file part (install-files) into a temporary DESTDIR:
 //! runr, one man page per command, and completions that the shells load.
+//! It needs runr-docgen, so it is built only with `--features docgen`
+//! (as `make test` runs the tests).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap::CommandFactory;
-
+use crate::cli::commands;
 use crate::common::runr;
-
-/// The commands that have a man page: all but hidden ones and `help`.
-fn commands() -> Vec<String> {
-    runr::cli::Cli::command()
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .map(|s| s.get_name().to_string())
-        .collect()
-}
 
 fn have(tool: &str) -> bool {
     Command::new("sh")
@@ -156,65 +148,5 @@ fn install_puts_runr_man_pages_and_completions_under_destdir() {
             let o = Command::new(shell).arg("-n").arg(&path).output().unwrap();
             assert!(o.status.success(), "{shell} -n: {o:?}");
         }
-    }
-}
-
-/// Every command's --help: a one-line about, usage naming its arguments,
-/// and every flag it takes.
-#[test]
-fn every_command_help_documents_its_flags() {
-    let top = Command::new(runr()).arg("--help").output().unwrap();
-    assert!(top.status.success());
-    let top = String::from_utf8_lossy(&top.stdout).to_string();
-    for c in commands() {
-        assert!(top.contains(&format!("\n  {c} ")), "runr --help lacks {c}");
-    }
-    let cmd = runr::cli::Cli::command();
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = sub.get_name();
-        let o = Command::new(runr())
-            .args([name, "--help"])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{name} --help: {o:?}");
-        let help = String::from_utf8_lossy(&o.stdout).to_string();
-        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
-        assert!(
-            !about.is_empty() && !about.contains('\n'),
-            "{name}: one-line about"
-        );
-        assert!(
-            help.contains(&format!("Usage: runr {name}")),
-            "{name}: {help}"
-        );
-        let takes_id = sub.get_positionals().any(|p| {
-            p.get_value_names()
-                .is_some_and(|v| v.iter().any(|n| n == "container-id"))
-        });
-        if takes_id {
-            let usage = help.lines().find(|l| l.starts_with("Usage:")).unwrap();
-            assert!(usage.contains("<container-id>"), "{name}: {usage}");
-        }
-        for a in sub.get_arguments().filter(|a| !a.is_hide_set()) {
-            if let Some(long) = a.get_long() {
-                assert!(
-                    help.contains(&format!("--{long}")),
-                    "{name} --help lacks --{long}"
-                );
-                assert!(a.get_help().is_some(), "{name} --{long} has no help");
-            }
-            if let Some(short) = a.get_short() {
-                assert!(
-                    help.contains(&format!("-{short}, --")),
-                    "{name} --help lacks -{short}"
-                );
-            }
-        }
-        // -h is the short form of the same help.
-        let o = Command::new(runr()).args([name, "-h"]).output().unwrap();
-        assert!(
-            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(&about),
-            "{name} -h"
-        );
     }
 }

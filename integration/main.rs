@@ -14,6 +14,7 @@ mod exec;
 mod faults;
 mod hooks;
 mod hostile;
+#[cfg(feature = "docgen")]
 mod install;
 mod lifecycle;
 mod namespaces;
