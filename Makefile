@@ -4,6 +4,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-report lint install clean bench
+.PHONY: install-files static
 
 all: build
 
@@ -19,14 +20,14 @@ demo: deps build
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features docgen -- -D warnings
 
 # Unit tests, the end-to-end tests (real containers: run as root) and the
 # engine tests (podman, containerd, Docker on runr).
 test: test-unit test-reliability spec-test test-engines
 
 test-unit: deps lint
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --features docgen
 
 # Faults, races and hostile bundles, then a leak check of the machine.
 test-reliability: deps
@@ -54,8 +55,23 @@ test-engines: deps
 bench: deps build
 	bash bench/bench.sh
 
+# runr, its man pages (share/man/man8) and its bash, zsh and fish completions
+# under $(DESTDIR)$(PREFIX). install-files takes them from OUT (the tests point
+# it at the debug build). runr-docgen needs the docgen feature (Cargo.toml).
+REL := target/x86_64-unknown-linux-gnu/release
+OUT ?= $(REL)
 install: build
-	install -D -m 0755 target/x86_64-unknown-linux-gnu/release/runr $(DESTDIR)$(PREFIX)/bin/runr
+	$(CARGO) build --release --features docgen --bin runr-docgen
+	$(MAKE) install-files
+
+install-files:
+	install -D -m 0755 $(OUT)/runr $(DESTDIR)$(PREFIX)/bin/runr
+	$(OUT)/runr-docgen $(DESTDIR)$(PREFIX) >/dev/null
+
+# The release runr, checked to be statically linked (glibc: .cargo/config.toml).
+static:
+	$(CARGO) build --release --bin runr
+	sh tools/check-static.sh $(REL)/runr
 
 clean:
 	$(CARGO) clean

@@ -17,6 +17,8 @@ mod exec;
 mod faults;
 mod hooks;
 mod hostile;
+#[cfg(feature = "docgen")]
+mod install;
 mod lifecycle;
 mod namespaces;
 mod process_attrs;

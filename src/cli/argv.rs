@@ -1,94 +1,118 @@
-//! runc accepts Go-style single-dash long flags (`-root /x`, `-bundle=/b`,
-//! `-no-subreaper`) and stops parsing flags after the container id of
-//! `exec` and `kill`. clap does neither, so argv is rewritten first.
+//! runc parses flags the Go way (urfave/cli over Go's flag package):
+//! `-name` and `--name` alike, short and long names interchangeable
+//! (`--b`, `-bundle`), a value as `=value` or the next word whatever it
+//! starts with (`--log -x`), booleans as `--name=true|false`, and no flags
+//! after the container id of `exec`, `kill` and `ps`. clap accepts only part
+//! of that, so argv is first rewritten to clap's canonical forms:
+//! `--long=value` and `--long`.
 
 use clap::CommandFactory;
 
 use super::Cli;
 
-struct Known {
-    /// Long flag names, and whether each takes a value.
-    longs: Vec<(String, bool)>,
+/// One flag of a command, as clap defines it.
+struct Flag {
+    long: String,
+    short: Option<char>,
+    takes_value: bool,
 }
 
-impl Known {
-    fn collect() -> Known {
-        let cmd = Cli::command();
-        let mut longs = Vec::new();
-        let mut add = |c: &clap::Command| {
-            for a in c.get_arguments() {
-                if let Some(l) = a.get_long() {
-                    longs.push((l.to_string(), a.get_action().takes_values()));
-                }
-            }
-        };
-        add(&cmd);
-        for sub in cmd.get_subcommands() {
-            add(sub);
-        }
-        Known { longs }
-    }
+/// The flags `cmd` defines itself (not its subcommands').
+fn flags(cmd: &clap::Command) -> Vec<Flag> {
+    cmd.get_arguments()
+        .filter_map(|a| {
+            Some(Flag {
+                long: a.get_long()?.to_string(),
+                short: a.get_short(),
+                takes_value: a.get_action().takes_values(),
+            })
+        })
+        .collect()
+}
 
-    fn find(&self, name: &str) -> Option<bool> {
-        self.longs.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+/// Looks `name` up as a short flag (one character) or a long one.
+fn find<'a>(scopes: &[&'a [Flag]], name: &str) -> Option<&'a Flag> {
+    let mut chars = name.chars();
+    let short = match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    };
+    scopes.iter().flat_map(|s| s.iter()).find(|f| match short {
+        Some(c) => f.short == Some(c),
+        None => f.long == name,
+    })
+}
+
+/// Go's strconv.ParseBool.
+fn go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
     }
 }
 
-/// Rewrites `-name[=v]` to `--name[=v]` for known long flags, up to `--`,
-/// and for exec and kill up to the container id.
+/// Subcommands whose flags end at the container id: what follows is the
+/// command (exec), the signal (kill) or ps's own options (ps).
+const STOP_AT_ID: [&str; 3] = ["exec", "kill", "ps"];
+
+/// Rewrites runc's flag forms into clap's, up to `--` and, for exec, kill
+/// and ps, up to the container id. Unknown flags and clusters of short
+/// flags (`-dt`) are left for clap.
 pub fn normalize(args: Vec<String>) -> Vec<String> {
-    let known = Known::collect();
+    let root = Cli::command();
+    let global = flags(&root);
+    let mut local: Vec<Flag> = Vec::new();
+    let mut subcommand: Option<String> = None;
     let mut out = Vec::with_capacity(args.len());
     let mut iter = args.into_iter();
     if let Some(prog) = iter.next() {
         out.push(prog);
     }
-    let mut subcommand: Option<String> = None;
-    let mut expect_value = false;
-    let mut frozen = false;
-    for a in iter {
-        if frozen {
-            out.push(a);
-            continue;
-        }
-        if expect_value {
-            expect_value = false;
-            out.push(a);
-            continue;
-        }
+    while let Some(a) = iter.next() {
         if a == "--" {
-            frozen = true;
             out.push(a);
-            continue;
+            out.extend(iter);
+            break;
         }
-        if let Some(rest) = a.strip_prefix("--") {
-            let (name, has_eq) = match rest.split_once('=') {
-                Some((n, _)) => (n, true),
-                None => (rest, false),
+        if a.len() > 1 && a.starts_with('-') {
+            let body = a.strip_prefix("--").unwrap_or(&a[1..]);
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
             };
-            expect_value = !has_eq && known.find(name) == Some(true);
-            out.push(a);
-            continue;
-        }
-        if let Some(rest) = a.strip_prefix('-') {
-            let (name, has_eq) = match rest.split_once('=') {
-                Some((n, _)) => (n, true),
-                None => (rest, false),
+            let Some(flag) = find(&[&local, &global], name) else {
+                out.push(a);
+                continue;
             };
-            if name.len() > 1 {
-                if let Some(takes) = known.find(name) {
-                    expect_value = takes && !has_eq;
-                    out.push(format!("-{a}"));
-                    continue;
+            if flag.takes_value {
+                match inline.or_else(|| iter.next()) {
+                    Some(v) => out.push(format!("--{}={v}", flag.long)),
+                    // clap says the value is missing.
+                    None => out.push(format!("--{}", flag.long)),
+                }
+            } else {
+                match inline.as_deref().map(go_bool) {
+                    None | Some(Some(true)) => out.push(format!("--{}", flag.long)),
+                    Some(Some(false)) => {}
+                    // Not a boolean: clap says the flag takes no value.
+                    Some(None) => out.push(a),
                 }
             }
-            out.push(a);
             continue;
         }
-        // A positional: the subcommand first, then (exec, kill) the id.
         match &subcommand {
-            None => subcommand = Some(a.clone()),
-            Some(s) if s == "exec" || s == "kill" => frozen = true,
+            None => {
+                if let Some(sub) = root.find_subcommand(&a) {
+                    local = flags(sub);
+                }
+                subcommand = Some(a.clone());
+            }
+            Some(s) if STOP_AT_ID.contains(&s.as_str()) => {
+                out.push(a);
+                out.extend(iter);
+                break;
+            }
             Some(_) => {}
         }
         out.push(a);
@@ -108,32 +132,89 @@ mod tests {
     fn single_dash_long_flags_become_double() {
         assert_eq!(
             n(&["runr", "-root", "/r", "run", "-bundle=/b", "-detach", "c1"]),
-            [
-                "runr",
-                "--root",
-                "/r",
-                "run",
-                "--bundle=/b",
-                "--detach",
-                "c1"
-            ]
+            ["runr", "--root=/r", "run", "--bundle=/b", "--detach", "c1"]
         );
     }
 
     #[test]
-    fn short_flags_and_values_are_kept() {
-        assert_eq!(
-            n(&["runr", "create", "-b", "/b", "c1"]),
-            ["runr", "create", "-b", "/b", "c1"]
-        );
+    fn short_and_long_names_are_one_flag() {
+        for form in [
+            &["-b", "/b"][..],
+            &["-b=/b"],
+            &["--b", "/b"],
+            &["--bundle", "/b"],
+            &["--bundle=/b"],
+            &["-bundle", "/b"],
+        ] {
+            let mut v = vec!["runr", "create"];
+            v.extend_from_slice(form);
+            v.push("c1");
+            assert_eq!(n(&v), ["runr", "create", "--bundle=/b", "c1"], "{form:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_may_start_with_a_dash() {
         assert_eq!(
             n(&["runr", "--log", "-x", "state", "c1"]),
-            ["runr", "--log", "-x", "state", "c1"]
+            ["runr", "--log=-x", "state", "c1"]
+        );
+        assert_eq!(
+            n(&["runr", "update", "--cpu-quota", "-1", "c1"]),
+            ["runr", "update", "--cpu-quota=-1", "c1"]
         );
     }
 
     #[test]
-    fn kill_and_exec_stop_at_the_id() {
+    fn booleans_take_go_values() {
+        assert_eq!(
+            n(&["runr", "delete", "--force=true", "c1"]),
+            ["runr", "delete", "--force", "c1"]
+        );
+        assert_eq!(
+            n(&["runr", "delete", "-f=false", "c1"]),
+            ["runr", "delete", "c1"]
+        );
+        assert_eq!(
+            n(&["runr", "-debug=1", "list", "-q=T"]),
+            ["runr", "--debug", "list", "--quiet"]
+        );
+        assert_eq!(
+            n(&["runr", "delete", "--force=maybe", "c1"]),
+            ["runr", "delete", "--force=maybe", "c1"]
+        );
+    }
+
+    #[test]
+    fn flags_are_scoped_to_their_command() {
+        // spec's --rootless is a boolean; the global one takes a value.
+        assert_eq!(
+            n(&[
+                "runr",
+                "--rootless",
+                "true",
+                "spec",
+                "-rootless",
+                "-b",
+                "/b"
+            ]),
+            [
+                "runr",
+                "--rootless=true",
+                "spec",
+                "--rootless",
+                "--bundle=/b"
+            ]
+        );
+        // -f is list's --format but delete's --force.
+        assert_eq!(
+            n(&["runr", "list", "-f", "json"]),
+            ["runr", "list", "--format=json"]
+        );
+    }
+
+    #[test]
+    fn exec_kill_and_ps_stop_at_the_id() {
         assert_eq!(
             n(&["runr", "kill", "c1", "-all"]),
             ["runr", "kill", "c1", "-all"]
@@ -141,6 +222,154 @@ mod tests {
         assert_eq!(
             n(&["runr", "-debug", "kill", "-all", "c1", "9"]),
             ["runr", "--debug", "kill", "--all", "c1", "9"]
+        );
+        assert_eq!(
+            n(&["runr", "exec", "-u", "0", "-tty", "c1", "sh", "-e", "x"]),
+            ["runr", "exec", "--user=0", "--tty", "c1", "sh", "-e", "x"]
+        );
+        assert_eq!(
+            n(&["runr", "ps", "-f", "table", "c1", "-o", "pid"]),
+            ["runr", "ps", "--format=table", "c1", "-o", "pid"]
+        );
+    }
+
+    /// Every argv of /work/shared/reference/engine-argv.md (containerd,
+    /// Docker, podman) parses, with the values where they belong.
+    #[test]
+    fn engine_argvs_parse() {
+        use crate::cli::{Command, LogFormat};
+        use clap::Parser;
+        let parse = |v: &[&str]| {
+            let mut argv = vec!["runr"];
+            argv.extend_from_slice(v);
+            let argv = n(&argv);
+            Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+        };
+        let g = [
+            "--root",
+            "/run/containerd/runc/default",
+            "--log",
+            "/b/log.json",
+            "--log-format",
+            "json",
+        ];
+        let with_g = |v: &[&str]| {
+            let mut a = g.to_vec();
+            a.extend_from_slice(v);
+            parse(&a)
+        };
+        let c = with_g(&[
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/b/init.pid",
+            "t1",
+        ]);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.log.as_deref(), Some(std::path::Path::new("/b/log.json")));
+        assert_eq!(
+            c.root.as_deref(),
+            Some(std::path::Path::new("/run/containerd/runc/default"))
+        );
+        match c.command {
+            Some(Command::Create(a)) => {
+                assert_eq!(a.bundle, std::path::Path::new("/b"));
+                assert_eq!(a.id, "t1");
+            }
+            other => panic!("{other:?}"),
+        }
+        for v in [
+            &["start", "t1"][..],
+            &["delete", "t1"],
+            &["delete", "--force", "t1"],
+            &[
+                "create",
+                "--bundle",
+                "/b",
+                "--pid-file",
+                "/b/init.pid",
+                "--console-socket",
+                "/tmp/pty1/pty.sock",
+                "t2",
+            ],
+            &["ps", "--format", "json", "t3"],
+            &["pause", "t3"],
+            &["resume", "t3"],
+            &["kill", "t3", "15"],
+            &["kill", "--all", "t4", "9"],
+            &["update", "--resources", "-", "t3"],
+        ] {
+            with_g(v);
+        }
+        match with_g(&[
+            "exec",
+            "--process",
+            "/tmp/runc-process1",
+            "--console-socket",
+            "/s",
+            "--detach",
+            "--pid-file",
+            "/b/e2.pid",
+            "t3",
+        ])
+        .command
+        {
+            Some(Command::Exec(e)) => {
+                assert!(e.detach);
+                assert_eq!(e.args, ["t3"]);
+                assert_eq!(
+                    e.process.as_deref(),
+                    Some(std::path::Path::new("/tmp/runc-process1"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // podman (as runc: `=` forms, no --root).
+        let p = parse(&[
+            "--log-format=json",
+            "--log",
+            "/p/log",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/p/pid",
+            "--console-socket",
+            "/tmp/conmon-term.1",
+            "c1",
+        ]);
+        assert_eq!(p.log_format, LogFormat::Json);
+        for v in [
+            &["start", "c1"][..],
+            &[
+                "exec",
+                "--pid-file",
+                "/p",
+                "--process",
+                "/f",
+                "--detach",
+                "--tty",
+                "--console-socket",
+                "/s",
+                "c1",
+            ],
+            &["kill", "c1", "15"],
+            &["delete", "--force", "c1"],
+        ] {
+            parse(v);
+        }
+    }
+
+    #[test]
+    fn unknown_flags_clusters_and_after_dashdash_are_kept() {
+        assert_eq!(
+            n(&["runr", "exec", "-dt", "--nope", "c1", "--", "-b"]),
+            ["runr", "exec", "-dt", "--nope", "c1", "--", "-b"]
+        );
+        assert_eq!(
+            n(&["runr", "run", "--", "-b", "x"]),
+            ["runr", "run", "--", "-b", "x"]
         );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod argv;
 mod commands;
+mod help;
 
 use std::path::PathBuf;
 
@@ -14,37 +15,50 @@ pub use commands::dispatch;
 #[command(
     name = "runr",
     about = "Open Container Initiative runtime, compatible with runc",
+    long_about = help::RUNR,
+    after_long_help = help::RUNR_EXAMPLES,
+    override_usage = "runr [global options] <command> [command options] [arguments...]",
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// root directory for storage of container state (this should be located in tmpfs)
+    /// directory for the containers' state (best on a tmpfs)
     /// [default: /run/runr, or $XDG_RUNTIME_DIR/runr for a user other than root]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "DIR", help_heading = GLOBAL)]
     pub root: Option<PathBuf>,
-    /// set the log file to write runr logs to (default is '/dev/stderr')
-    #[arg(long, global = true)]
+    /// write runr's log lines to FILE (default: standard error)
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub log: Option<PathBuf>,
-    /// set the log format ('text' (default), or 'json')
-    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    /// format of the log lines: text, or json (one object a line, as engines read it)
+    #[arg(
+        long = "log-format",
+        global = true,
+        value_enum,
+        default_value = "text",
+        value_name = "FORMAT",
+        help_heading = GLOBAL
+    )]
     pub log_format: LogFormat,
-    /// enable debug logging
-    #[arg(long, global = true)]
+    /// log debug messages too
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub debug: bool,
-    /// enable systemd cgroup support
-    #[arg(long = "systemd-cgroup", global = true)]
+    /// manage cgroups through systemd (not supported by runr: fails)
+    #[arg(long = "systemd-cgroup", global = true, help_heading = GLOBAL)]
     pub systemd_cgroup: bool,
-    /// ignore cgroup permission errors ('true', 'false', or 'auto')
-    #[arg(long, default_value = "auto")]
+    /// rootless mode: use cgroups only where permitted (true, false, or auto: true when not root)
+    #[arg(long, default_value = "auto", value_name = "MODE")]
     pub rootless: String,
     /// path to the criu binary used for checkpoint and restore
     #[arg(long, global = true, hide = true)]
     pub criu: Option<String>,
-    /// print the version
+    /// print the version, commit and OCI spec version
     #[arg(short = 'v', long)]
     pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// The heading of the global options in each command's help.
+const GLOBAL: &str = "Global options";
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum LogFormat {
@@ -54,234 +68,302 @@ pub enum LogFormat {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct CreateArgs {
-    /// path to the root of the bundle directory, defaults to the current directory
-    #[arg(short = 'b', long, default_value = ".")]
+    /// the bundle directory, holding config.json
+    #[arg(short = 'b', long, default_value = ".", value_name = "DIR")]
     pub bundle: PathBuf,
-    /// path to an AF_UNIX socket which will receive the pty master
-    #[arg(long = "console-socket")]
+    /// AF_UNIX socket to send the master end of the container's pseudoterminal to
+    #[arg(long = "console-socket", value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
-    /// specify the file to write the process id to
-    #[arg(long = "pid-file")]
+    /// write the container's init pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// do not use pivot root to jail process inside rootfs
+    /// enter the root filesystem without pivot_root (needed when it is on a ramdisk)
     #[arg(long = "no-pivot")]
     pub no_pivot: bool,
-    /// do not create a new session keyring for the container
+    /// keep the caller's session keyring instead of making a new one for the container
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
-    /// pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    /// pass N more file descriptors to the container (after stdio and $LISTEN_FDS)
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
     pub preserve_fds: u32,
-    /// the container id
+    /// your name for the new container, unique under --root
+    #[arg(value_name = "container-id")]
     pub id: String,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// create a container
+    /// create a container from a bundle; `start` runs its process
+    #[command(long_about = help::CREATE, after_long_help = help::CREATE_EXAMPLES)]
     Create(CreateArgs),
-    /// executes the user defined process in a created container
-    Start { id: String },
-    /// create and run a container
+    /// run the process of a created container
+    #[command(long_about = help::START)]
+    Start {
+        /// the container to start
+        #[arg(value_name = "container-id")]
+        id: String,
+    },
+    /// create and start a container, in the foreground unless --detach
+    #[command(long_about = help::RUN, after_long_help = help::RUN_EXAMPLES)]
     Run {
         #[command(flatten)]
         create: CreateArgs,
-        /// detach from the container's process
+        /// return once the process has started, leaving the container running
         #[arg(short = 'd', long)]
         detach: bool,
-        /// do not delete the container after it exits
+        /// do not delete the container after its process exits (not supported by runr: fails)
         #[arg(long)]
         keep: bool,
-        /// disable the use of the subreaper used to reap reparented processes
+        /// accepted for runc's command line: runr run is never a subreaper of the container's processes
         #[arg(long = "no-subreaper")]
         no_subreaper: bool,
     },
-    /// output the state of a container
-    State { id: String },
-    /// kill sends the specified signal (default: SIGTERM) to the container's init process
+    /// print the state of a container as JSON
+    #[command(long_about = help::STATE)]
+    State {
+        /// the container to describe
+        #[arg(value_name = "container-id")]
+        id: String,
+    },
+    /// send a signal to a container's init process (default: SIGTERM)
+    #[command(long_about = help::KILL, after_long_help = help::KILL_EXAMPLES)]
     Kill {
-        /// send the specified signal to all processes inside the container
+        /// send the signal to every process of the container
         #[arg(short = 'a', long)]
         all: bool,
+        /// the container to signal
+        #[arg(value_name = "container-id")]
         id: String,
-        #[arg(default_value = "SIGTERM", allow_hyphen_values = true)]
+        /// signal name (TERM, SIGKILL) or number (9)
+        #[arg(
+            default_value = "SIGTERM",
+            allow_hyphen_values = true,
+            value_name = "signal"
+        )]
         signal: String,
     },
-    /// delete any resources held by the container often used with detached container
+    /// delete a container and what it holds (cgroup, state)
+    #[command(long_about = help::DELETE, after_long_help = help::DELETE_EXAMPLES)]
     Delete {
-        /// forcibly deletes the container if it is still running (uses SIGKILL)
+        /// kill a running container with SIGKILL first; a missing container is not an error
         #[arg(short = 'f', long)]
         force: bool,
+        /// the container to delete
+        #[arg(value_name = "container-id")]
         id: String,
     },
-    /// lists containers started by runr with the given root
+    /// list the containers under the state root (--root)
+    #[command(long_about = help::LIST, after_long_help = help::LIST_EXAMPLES)]
     List {
-        /// select one of: table or json
-        #[arg(short = 'f', long, default_value = "table")]
+        /// output format: table or json
+        #[arg(short = 'f', long, default_value = "table", value_name = "FORMAT")]
         format: String,
-        /// display only container IDs
+        /// print the container ids only
         #[arg(short = 'q', long)]
         quiet: bool,
     },
-    /// create a new specification file
+    /// write a default config.json for a bundle
+    #[command(long_about = help::SPEC, after_long_help = help::SPEC_EXAMPLES)]
     Spec {
-        /// path to the root of the bundle directory
-        #[arg(short = 'b', long)]
+        /// the bundle directory to write config.json into [default: .]
+        #[arg(short = 'b', long, value_name = "DIR")]
         bundle: Option<PathBuf>,
-        /// generate a configuration for a rootless container
+        /// write a configuration for a container run by an unprivileged user
         #[arg(long)]
         rootless: bool,
     },
-    /// execute new process inside the container
+    /// run a new process inside a running container
+    #[command(
+        long_about = help::EXEC,
+        after_long_help = help::EXEC_EXAMPLES,
+        override_usage = "runr exec [OPTIONS] <container-id> <command> [args]...\n       \
+                          runr exec [OPTIONS] --process <FILE> <container-id>"
+    )]
     Exec(ExecArgs),
-    /// ps displays the processes running inside a container
+    /// list the processes of a container
+    #[command(long_about = help::PS, after_long_help = help::PS_EXAMPLES)]
     Ps {
-        /// select one of: table or json
-        #[arg(short = 'f', long, default_value = "table")]
+        /// output format: table (ps's lines) or json (host pids)
+        #[arg(short = 'f', long, default_value = "table", value_name = "FORMAT")]
         format: String,
+        /// the container whose processes to list
+        #[arg(value_name = "container-id")]
         id: String,
-        /// arguments for ps (default -ef)
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        /// options for ps(1) [default: -ef]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ps options"
+        )]
         ps_args: Vec<String>,
     },
-    /// pause suspends all processes inside the container
-    Pause { id: String },
-    /// resumes all processes that have been previously paused
-    Resume { id: String },
-    /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
-    Events {
-        /// set the stats collection interval
-        #[arg(long, default_value = "5s")]
-        interval: String,
-        /// display the container's stats then exit
-        #[arg(long)]
-        stats: bool,
+    /// suspend every process of a container
+    #[command(long_about = help::PAUSE)]
+    Pause {
+        /// the container to pause
+        #[arg(value_name = "container-id")]
         id: String,
     },
-    /// update container resource constraints
+    /// resume the processes of a paused container
+    #[command(long_about = help::RESUME)]
+    Resume {
+        /// the container to resume
+        #[arg(value_name = "container-id")]
+        id: String,
+    },
+    /// print a container's OOM events and resource usage as JSON
+    #[command(long_about = help::EVENTS)]
+    Events {
+        /// time between two usage reports (Go duration: 5s, 500ms, 1m)
+        #[arg(long, default_value = "5s", value_name = "DURATION")]
+        interval: String,
+        /// print the resource usage once and exit
+        #[arg(long)]
+        stats: bool,
+        /// the container to watch
+        #[arg(value_name = "container-id")]
+        id: String,
+    },
+    /// change the resource limits of a container
+    #[command(long_about = help::UPDATE, after_long_help = help::UPDATE_EXAMPLES)]
     Update(UpdateArgs),
-    /// show the enabled features
+    /// print the features runr supports, as JSON
+    #[command(long_about = help::FEATURES)]
     Features(Unsupported),
     /// report what this host supports for containers, and whether runr can run them
     Check {
-        /// select one of: text or json
-        #[arg(short = 'f', long, default_value = "text")]
+        /// output format: text (a line per item) or json
+        #[arg(short = 'f', long, default_value = "text", value_name = "FORMAT")]
         format: String,
     },
-    /// checkpoint a running container
+    /// checkpoint a running container (not supported by runr)
+    #[command(long_about = help::UNSUPPORTED)]
     Checkpoint(Unsupported),
-    /// restore a container from a previous checkpoint
+    /// restore a container from a checkpoint (not supported by runr)
+    #[command(long_about = help::UNSUPPORTED)]
     Restore(Unsupported),
 }
 
 #[derive(clap::Args, Debug)]
 pub struct ExecArgs {
-    /// path to an AF_UNIX socket which will receive the pty master
-    #[arg(long = "console-socket")]
+    /// AF_UNIX socket to send the master end of the process's pseudoterminal to (with --tty)
+    #[arg(long = "console-socket", value_name = "SOCKET")]
     pub console_socket: Option<PathBuf>,
-    /// current working directory in the container
-    #[arg(long)]
+    /// working directory of the process, inside the container
+    #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
-    /// set environment variables
-    #[arg(short = 'e', long)]
+    /// set an environment variable (repeatable)
+    #[arg(short = 'e', long, value_name = "NAME=VALUE")]
     pub env: Vec<String>,
-    /// allocate a pseudo-TTY
+    /// give the process a new pseudoterminal
     #[arg(short = 't', long)]
     pub tty: bool,
-    /// UID (format: <uid>[:<gid>])
-    #[arg(short = 'u', long)]
+    /// run as this user: <uid>[:<gid>]
+    #[arg(short = 'u', long, value_name = "UID[:GID]")]
     pub user: Option<String>,
-    /// additional gids
-    #[arg(short = 'g', long = "additional-gids")]
+    /// an additional group id of the process (repeatable)
+    #[arg(short = 'g', long = "additional-gids", value_name = "GID")]
     pub additional_gids: Vec<u32>,
-    /// path to the process.json
-    #[arg(short = 'p', long)]
+    /// read the process (config.json's process object) from FILE instead of the command line
+    #[arg(short = 'p', long, value_name = "FILE")]
     pub process: Option<PathBuf>,
-    /// detach from the container's process
+    /// return once the process has started instead of waiting for it
     #[arg(short = 'd', long)]
     pub detach: bool,
-    /// specify the file to write the process id to
-    #[arg(long = "pid-file")]
+    /// write the process's pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// set the asm process label for the process commonly used with selinux
-    #[arg(long = "process-label")]
+    /// SELinux label of the process
+    #[arg(long = "process-label", value_name = "LABEL")]
     pub process_label: Option<String>,
-    /// set the apparmor profile for the process
-    #[arg(long)]
+    /// AppArmor profile of the process
+    #[arg(long, value_name = "PROFILE")]
     pub apparmor: Option<String>,
-    /// set the no new privileges value for the process
+    /// set no_new_privs for the process
     #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
-    /// add a capability to the bounding set for the process
-    #[arg(short = 'c', long)]
+    /// add a capability (CAP_NET_ADMIN) to the process's sets (repeatable)
+    #[arg(short = 'c', long, value_name = "CAP")]
     pub cap: Vec<String>,
-    /// pass N additional file descriptors to the container
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    /// pass N more file descriptors to the process (after stdio and $LISTEN_FDS)
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
     pub preserve_fds: u32,
     /// allow exec in a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
-    /// run the process in an (existing) sub-cgroup(s)
-    #[arg(long)]
+    /// run the process in an existing sub-cgroup of the container: [<controller>:]<path>
+    #[arg(long, value_name = "CGROUP")]
     pub cgroup: Option<String>,
-    /// the container id, then the command and its arguments
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    /// the container, then the command and its arguments
+    #[arg(
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_names = ["container-id", "command"]
+    )]
     pub args: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct UpdateArgs {
-    /// path to a file containing the resources to update, or '-' to read from stdin
-    #[arg(short = 'r', long)]
+    /// read the limits as linux.resources JSON from FILE, or - for standard input
+    #[arg(short = 'r', long, value_name = "FILE")]
     pub resources: Option<String>,
-    /// memory limit (in bytes)
-    #[arg(long)]
+    /// memory limit in bytes (suffixes k, m, g allowed)
+    #[arg(long, value_name = "BYTES")]
     pub memory: Option<String>,
-    /// total memory usage (memory + swap); set '-1' to enable unlimited swap
-    #[arg(long = "memory-swap")]
+    /// limit of memory + swap in bytes; -1 for unlimited swap
+    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    /// memory reservation or soft_limit (in bytes)
-    #[arg(long = "memory-reservation")]
+    /// memory soft limit (reservation) in bytes
+    #[arg(long = "memory-reservation", value_name = "BYTES")]
     pub memory_reservation: Option<String>,
-    /// (obsoleted; do not use)
-    #[arg(long = "kernel-memory")]
+    /// (obsolete: ignored by the kernel; do not use)
+    #[arg(long = "kernel-memory", value_name = "BYTES", hide = true)]
     pub kernel_memory: Option<String>,
-    /// (obsoleted; do not use)
-    #[arg(long = "kernel-memory-tcp")]
+    /// (obsolete: ignored by the kernel; do not use)
+    #[arg(long = "kernel-memory-tcp", value_name = "BYTES", hide = true)]
     pub kernel_memory_tcp: Option<String>,
-    /// CPU shares (relative weight vs. other containers)
-    #[arg(long = "cpu-share")]
+    /// CPU shares: weight relative to other containers
+    #[arg(long = "cpu-share", value_name = "SHARES")]
     pub cpu_share: Option<u64>,
-    /// CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    /// CPU time allowed in each --cpu-period, in microseconds (-1: no limit)
+    #[arg(long = "cpu-quota", allow_hyphen_values = true, value_name = "USECS")]
     pub cpu_quota: Option<i64>,
-    /// CPU CFS period to be used for hardcapping (in usecs). 0 to use system default
-    #[arg(long = "cpu-period")]
+    /// CFS period for --cpu-quota, in microseconds (0: the system default)
+    #[arg(long = "cpu-period", value_name = "USECS")]
     pub cpu_period: Option<u64>,
-    /// CPU realtime period to be used for hardcapping (in usecs). 0 to use system default
-    #[arg(long = "cpu-rt-period")]
+    /// realtime scheduling period, in microseconds (0: the system default)
+    #[arg(long = "cpu-rt-period", value_name = "USECS")]
     pub cpu_rt_period: Option<u64>,
-    /// CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period
-    #[arg(long = "cpu-rt-runtime")]
+    /// realtime CPU time allowed in each --cpu-rt-period, in microseconds
+    #[arg(
+        long = "cpu-rt-runtime",
+        value_name = "USECS",
+        allow_hyphen_values = true
+    )]
     pub cpu_rt_runtime: Option<i64>,
-    /// CPU(s) to use
-    #[arg(long = "cpuset-cpus")]
+    /// CPUs the container may use (0-3,5)
+    #[arg(long = "cpuset-cpus", value_name = "CPUS")]
     pub cpuset_cpus: Option<String>,
-    /// Memory node(s) to use
-    #[arg(long = "cpuset-mems")]
+    /// memory nodes the container may use (0-1)
+    #[arg(long = "cpuset-mems", value_name = "NODES")]
     pub cpuset_mems: Option<String>,
-    /// Maximum number of pids allowed in the container
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    /// maximum number of processes in the container (-1: no limit)
+    #[arg(long = "pids-limit", allow_hyphen_values = true, value_name = "N")]
     pub pids_limit: Option<i64>,
-    /// Specifies per cgroup weight, range is from 10 to 1000
-    #[arg(long = "blkio-weight")]
+    /// block IO weight, from 10 to 1000
+    #[arg(long = "blkio-weight", value_name = "WEIGHT")]
     pub blkio_weight: Option<u16>,
-    /// The string of Intel RDT/CAT L3 cache schema
-    #[arg(long = "l3-cache-schema")]
+    /// Intel RDT/CAT L3 cache schema (needs resctrl)
+    #[arg(long = "l3-cache-schema", value_name = "SCHEMA")]
     pub l3_cache_schema: Option<String>,
-    /// The string of Intel RDT/MBA memory bandwidth schema
-    #[arg(long = "mem-bw-schema")]
+    /// Intel RDT/MBA memory bandwidth schema (needs resctrl)
+    #[arg(long = "mem-bw-schema", value_name = "SCHEMA")]
     pub mem_bw_schema: Option<String>,
+    /// the container to update
+    #[arg(value_name = "container-id")]
     pub id: String,
 }
 
