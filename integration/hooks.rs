@@ -118,27 +118,54 @@ fn hook_timeout_fails_create() {
 }
 
 #[test]
-fn failing_start_hooks_fail_start_and_delete_the_container() {
+fn failing_start_container_hook_fails_start_and_deletes_the_container() {
     let ctx = Ctx::new("hookstart");
-    for kind in ["startContainer", "poststart"] {
-        let mut c = ctx.config("sleep 1000");
-        c["hooks"] = failing(kind, json!({}));
-        let b = ctx.bundle_with(&c);
-        let id = ctx.id();
-        ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
-        let out = ctx.runr(&["start", &id]);
-        assert_eq!(out.code, 1, "{kind}: {out:?}");
-        assert!(out.stderr.contains(&format!("{kind} hook #0")), "{out:?}");
-        ctx.assert_gone(&id);
-    }
+    let mut c = ctx.config("sleep 1000");
+    c["hooks"] = failing("startContainer", json!({}));
+    let b = ctx.bundle_with(&c);
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    let out = ctx.runr(&["start", &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("startContainer hook #0"), "{out:?}");
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn failing_poststart_hook_is_a_warning_and_the_next_one_runs() {
+    let ctx = Ctx::new("hookpoststart");
+    let mark = ctx.dir.join("second-poststart");
+    let mut c = ctx.config("sleep 1000");
+    c["hooks"] = failing("poststart", json!({}));
+    c["hooks"]["poststart"].as_array_mut().unwrap().push(
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", mark.display())]}),
+    );
+    let b = ctx.bundle_with(&c);
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    let out = ctx.runr(&["start", &id]);
+    let st = ctx.runr(&["state", &id]);
+    ctx.runr(&["delete", "--force", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("level=warning") && out.stderr.contains("poststart hook #0"),
+        "{out:?}"
+    );
+    assert!(st.stdout.contains("\"running\""), "{st:?}");
+    assert!(mark.exists(), "the second poststart hook did not run");
 }
 
 #[test]
 fn failing_poststop_is_a_warning() {
     let ctx = Ctx::new("hookpoststop");
+    let mark = ctx.dir.join("second-poststop");
     let mut c = ctx.config("true");
     c["hooks"] = failing("poststop", json!({}));
+    c["hooks"]["poststop"].as_array_mut().unwrap().push(
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", mark.display())]}),
+    );
     let out = ctx.run_config(&c);
+    assert!(mark.exists(), "the second poststop hook did not run");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stderr.contains("level=warning") && out.stderr.contains("poststop hook #0"),

@@ -74,8 +74,10 @@ pub fn load(bundle: &Path) -> Result<Config> {
 pub fn parse(bytes: &[u8]) -> Result<(Spec, CapSets)> {
     let mut value: Value =
         serde_json::from_slice(bytes).map_err(|e| anyhow!("invalid JSON: {e}"))?;
+    check_version(&value)?;
     let caps = take_capabilities(&mut value)?;
     fix_scheduler_flags(&mut value);
+    absolute_destinations(&mut value)?;
     match serde_path_to_error::deserialize::<_, Spec>(value) {
         Ok(spec) => Ok((spec, caps)),
         Err(_) => {
@@ -131,6 +133,59 @@ fn take_capabilities(value: &mut Value) -> Result<CapSets> {
         ));
     }
     Ok(sets)
+}
+
+/// config.md: ociVersion is REQUIRED and MUST be SemVer 2.0.0.
+fn check_version(value: &Value) -> Result<()> {
+    match value.get("ociVersion") {
+        None => bail!("field ociVersion: missing (it is required)"),
+        Some(Value::String(v)) if is_semver(v) => Ok(()),
+        Some(v) => bail!("field ociVersion: {v} is not a SemVer 2.0.0 version"),
+    }
+}
+
+/// MAJOR.MINOR.PATCH[-pre.release][+build.meta], as semver.org defines it.
+fn is_semver(v: &str) -> bool {
+    let (rest, build) = match v.split_once('+') {
+        Some((r, b)) => (r, Some(b)),
+        None => (v, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    let numeric = |s: &str| {
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    };
+    let ident =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| numeric(p))
+        && pre.is_none_or(|p| {
+            p.split('.')
+                .all(|i| ident(i) && (!i.bytes().all(|b| b.is_ascii_digit()) || numeric(i)))
+        })
+        && build.is_none_or(|b| b.split('.').all(ident))
+}
+
+/// config.md: a relative mount destination (deprecated) MUST be
+/// interpreted as relative to "/".
+fn absolute_destinations(value: &mut Value) -> Result<()> {
+    let Some(mounts) = value.get_mut("mounts").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    for m in mounts {
+        if let Some(Value::String(d)) = m.get_mut("destination") {
+            if d.is_empty() {
+                bail!("field mounts: a mount destination is empty");
+            }
+            if !d.starts_with('/') {
+                d.insert(0, '/');
+            }
+        }
+    }
+    Ok(())
 }
 
 /// oci-spec 0.10 names two scheduler flags differently from the spec.
@@ -311,6 +366,32 @@ mod tests {
             let err = validate(&spec).unwrap_err().to_string();
             assert!(err.contains(field), "{field}: {err}");
         }
+    }
+
+    #[test]
+    fn oci_version_is_required_and_semver() {
+        let missing = MINIMAL.replace(r#""ociVersion":"1.0.2","#, "");
+        let err = format!("{:#}", parse(missing.as_bytes()).unwrap_err());
+        assert!(err.contains("ociVersion"), "{err}");
+        for bad in ["1.0", "v1.0.2", "1.0.02", "1.0.2-", "1.0.2-a..b", ""] {
+            let s = MINIMAL.replace("1.0.2", bad);
+            assert!(parse(s.as_bytes()).is_err(), "{bad:?} accepted");
+        }
+        for good in ["1.0.2-dev", "1.3.0", "1.0.0-rc.1+build.5", "10.20.30"] {
+            let s = MINIMAL.replace("1.0.2", good);
+            assert!(parse(s.as_bytes()).is_ok(), "{good:?} refused");
+        }
+    }
+
+    #[test]
+    fn relative_mount_destination_is_relative_to_root() {
+        let s = MINIMAL.replace(
+            r#""linux":"#,
+            r#""mounts":[{"destination":"data/x","type":"tmpfs","source":"t"}],"linux":"#,
+        );
+        let (spec, _) = parse(s.as_bytes()).unwrap();
+        let dest = spec.mounts().as_ref().unwrap()[0].destination().clone();
+        assert_eq!(dest, std::path::PathBuf::from("/data/x"));
     }
 
     #[test]

@@ -85,6 +85,30 @@ pub fn run(spec: &Spec, kind: Kind, state: &HookState) -> Result<()> {
     Ok(())
 }
 
+/// Runs every hook of a kind, in order, logging a warning for each one
+/// that fails: the rest still run (runtime-spec lifecycle: poststart and
+/// poststop failures are warnings, "the remaining hooks and lifecycle
+/// continue as if the hook had succeeded").
+pub fn run_warn(spec: &Spec, kind: Kind, state: &HookState) {
+    let hooks = of(spec, kind);
+    if hooks.is_empty() {
+        return;
+    }
+    let json = match serde_json::to_vec(state) {
+        Ok(j) => j,
+        Err(e) => return crate::logging::warn(&format!("{} hooks: state: {e}", kind.name())),
+    };
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, &json) {
+            crate::logging::warn(&format!(
+                "{} hook #{i} ({}): {e:#}",
+                kind.name(),
+                h.path().display()
+            ));
+        }
+    }
+}
+
 fn memfd(name: &str) -> Result<std::fs::File> {
     let c = std::ffi::CString::new(name)?;
     // SAFETY: valid C string; the fd is new and owned by the File.

@@ -1,7 +1,9 @@
 //! config.md: process, root, mounts, hostname, annotations.
 
+use super::support::*;
 use crate::harness::*;
 use serde_json::json;
+use std::fs;
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -64,5 +66,160 @@ pub fn cases() -> Vec<Case> {
             if o.code == 0 { Err("create succeeded".into()) } else { Ok(()) }
         }) },
         Case { section: "config.md", name: "noNewPrivileges false", must: "noNewPrivileges false MUST leave no_new_privs unset", patch: |c, _| { c["process"]["noNewPrivileges"] = json!(false); }, check: None },
+        Case { section: "config.md", name: "ociVersion missing refused", must: "ociVersion (string, REQUIRED)", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c.as_object_mut().unwrap().remove("ociVersion");
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "ociVersion not SemVer refused", must: "ociVersion MUST be in SemVer v2.0.0 format", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c["ociVersion"] = json!("not-a-version");
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "root.path relative to the bundle", must: "root.path: an absolute path or a relative path to the bundle", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            // Bundles live next to the suite's rootfs.
+            c["root"]["path"] = json!("../rootfs");
+            c["process"]["args"] = json!(["sh", "-c", "test -x /spec-check && echo found"]);
+            let b = env.bundle(c.clone());
+            let id = env.id();
+            let o = env.rt(&["run", "--bundle", b.to_str().unwrap(), &id]);
+            cleanup(env, &id, ensure(o.code == 0 && o.stdout.trim() == "found", || format!("run exited {}: {:?} {}", o.code, o.stdout.trim(), o.stderr.trim())))
+        }) },
+        Case { section: "config.md", name: "root.path missing refused", must: "root.path: a directory MUST exist at the path declared by the field", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c["root"]["path"] = json!(env.dir.join("no-such-rootfs"));
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "process.args missing refused", must: "process.args (array of strings, REQUIRED)", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c["process"].as_object_mut().unwrap().remove("args");
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "process.args empty refused", must: "process.args: this specification extends execvp, at least one entry is REQUIRED", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c["process"]["args"] = json!([]);
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "process.args exact argv", must: "process.args: with similar semantics to execvp's argv (spaces and empty strings kept)", patch: |c, _| {
+            c["process"]["args"].as_array_mut().unwrap().extend([json!("two words"), json!(""), json!("x=y")]);
+        }, check: None },
+        Case { section: "config.md", name: "process.args found through PATH", must: "process.args[0]: a relative executable is searched in the container's $PATH", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c["process"]["env"] = json!(["PATH=/nowhere:/bin"]);
+            c["process"]["args"] = json!(["busybox", "echo", "found"]);
+            let (out, err) = run_output(env, c, None)?;
+            let mut bad = env.base();
+            bad["process"]["env"] = json!(["PATH=/nowhere"]);
+            bad["process"]["args"] = json!(["busybox", "echo", "found"]);
+            let wrong = run_output(env, bad, None);
+            ensure(out.trim() == "found" && !wrong.as_ref().is_ok_and(|o| o.0.contains("found")), || format!("PATH=/bin: {out:?} {err:?}; PATH=/nowhere: {wrong:?}"))
+        }) },
+        Case { section: "config.md", name: "process.env empty value and '=' in value", must: "process.env: KEY=value, with the same semantics as environ", patch: |c, _| {
+            c["process"]["env"].as_array_mut().unwrap().extend([json!("SPEC_EMPTY="), json!("SPEC_EQ=a=b=c")]);
+        }, check: None },
+        Case { section: "config.md", name: "process.env duplicate key", must: "process.env: KEY=value entries set in the environment (a repeated key takes its last value)", patch: |c, _| {
+            c["process"]["env"].as_array_mut().unwrap().extend([json!("SPEC_DUP=first"), json!("SPEC_DUP=second")]);
+        }, check: None },
+        Case { section: "config.md", name: "process.cwd relative refused", must: "process.cwd: this value MUST be an absolute path", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c["process"]["cwd"] = json!("tmp");
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "user without additionalGids", must: "process.user: uid and gid apply; additionalGids only are added (none given: no supplementary groups)", patch: |c, _| {
+            c["process"]["user"] = json!({"uid": 1000, "gid": 1001});
+        }, check: None },
+        Case { section: "config.md", name: "umask 0", must: "process.user.umask: the umask of the user", patch: |c, _| {
+            c["process"]["user"]["umask"] = json!(0);
+        }, check: None },
+        Case { section: "config.md", name: "capabilities: bounding only", must: "process.capabilities.bounding: the bounding set (root then holds exactly it)", patch: |c, _| {
+            c["process"]["capabilities"] = json!({"bounding": ["CAP_CHOWN", "CAP_KILL"]});
+            c["process"]["noNewPrivileges"] = json!(false);
+        }, check: None },
+        Case { section: "config.md", name: "capabilities: inheritable", must: "process.capabilities.inheritable: the inheritable set", patch: |c, _| {
+            let all = json!(["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID"]);
+            c["process"]["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all, "inheritable": ["CAP_KILL", "CAP_SETUID"]});
+        }, check: None },
+        Case { section: "config.md", name: "capabilities: ambient for a non-root user", must: "process.capabilities.ambient: the ambient set (kept across execve by a non-root user)", patch: |c, _| {
+            let all = json!(["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+            c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+            c["process"]["noNewPrivileges"] = json!(false);
+            c["process"]["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all, "inheritable": all, "ambient": ["CAP_NET_BIND_SERVICE", "CAP_KILL"]});
+        }, check: None },
+        Case { section: "config.md", name: "capabilities: non-root without ambient", must: "process.capabilities: effective and permitted sets of a non-root user are empty after execve without ambient", patch: |c, _| {
+            let all = json!(["CAP_CHOWN", "CAP_KILL"]);
+            c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+            c["process"]["capabilities"] = json!({"bounding": all, "effective": all, "permitted": all});
+        }, check: None },
+        Case { section: "config.md", name: "capabilities: none", must: "process.capabilities: empty sets leave the process without capabilities", patch: |c, _| {
+            c["process"]["capabilities"] = json!({"bounding": [], "effective": [], "permitted": [], "inheritable": [], "ambient": []});
+        }, check: None },
+        Case { section: "config.md", name: "capabilities: unknown name is a warning", must: "a capability that cannot be mapped MUST be logged as a warning; runtimes SHOULD NOT fail", patch: |c, _| {
+            let set = json!(["CAP_KILL", "CAP_NO_SUCH_THING"]);
+            c["process"]["capabilities"] = json!({"bounding": set, "effective": set, "permitted": set});
+        }, check: None },
+        Case { section: "config.md", name: "rlimits: every type", must: "process.rlimits: for each entry, getrlimit(3) on type MUST give soft and hard", patch: |c, _| {
+            let l = |t: &str, s: u64, h: u64| json!({"type": t, "soft": s, "hard": h});
+            c["process"]["rlimits"] = json!([
+                l("RLIMIT_CPU", 100000, 200000), l("RLIMIT_FSIZE", 1 << 40, 1 << 41), l("RLIMIT_DATA", 1 << 34, 1 << 35),
+                l("RLIMIT_STACK", 8 << 20, 16 << 20), l("RLIMIT_CORE", 1024, 2048), l("RLIMIT_RSS", 1 << 33, 1 << 34),
+                l("RLIMIT_NPROC", 4000, 5000), l("RLIMIT_NOFILE", 300, 400), l("RLIMIT_MEMLOCK", 65536, 131072),
+                l("RLIMIT_AS", 1 << 36, 1 << 37), l("RLIMIT_LOCKS", 500, 600), l("RLIMIT_SIGPENDING", 700, 800),
+                l("RLIMIT_MSGQUEUE", 409600, 819200), l("RLIMIT_NICE", 0, 0), l("RLIMIT_RTPRIO", 0, 0), l("RLIMIT_RTTIME", 1000000, 2000000)]);
+        }, check: None },
+        Case { section: "config.md", name: "rlimits: unlimited", must: "process.rlimits: soft and hard as given (RLIM_INFINITY)", patch: |c, _| {
+            c["process"]["rlimits"] = json!([{"type": "RLIMIT_CORE", "soft": u64::MAX, "hard": u64::MAX}, {"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}]);
+        }, check: None },
+        Case { section: "config.md", name: "rlimits: duplicate type refused", must: "if rlimits contains duplicated entries with same type, the runtime MUST generate an error", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100}, {"type": "RLIMIT_NOFILE", "soft": 200, "hard": 200}]);
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "rlimits: soft above hard refused", must: "if the runtime is unable to create the environment specified in config.json, it MUST generate an error", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}]);
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "oomScoreAdj unset", must: "if oomScoreAdj is not set, the runtime MUST NOT change the value of oom_score_adj", patch: nothing, check: Some(|env, _| {
+            // The runtime runs with oom_score_adj 123; the container keeps it.
+            let b = env.bundle(sleeping(env));
+            let id = env.id();
+            let rt = fs::canonicalize(&env.rt).unwrap();
+            let st = std::process::Command::new("/bin/sh").arg("-c")
+                .arg(format!("echo 123 > /proc/self/oom_score_adj && exec {} --root {} create --bundle {} {id}", rt.display(), env.root.display(), b.display()))
+                .stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().unwrap();
+            let pid = env.state(&id).and_then(|s| s["pid"].as_i64()).unwrap_or(0);
+            let got = fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap_or_default();
+            cleanup(env, &id, ensure(st.success() && got.trim() == "123", || format!("create {st}; oom_score_adj {got:?}")))
+        }) },
+        Case { section: "config.md", name: "hostname without a UTS namespace refused", must: "hostname: on Linux, you can only set this if your bundle creates a new UTS namespace", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts");
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "domainname without a UTS namespace refused", must: "domainname: setting it needs a new UTS namespace, like hostname", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            c.as_object_mut().unwrap().remove("hostname");
+            c["domainname"] = json!("spec.example");
+            c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts");
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md", name: "terminal false keeps the runtime's stdio", must: "process.terminal false: no terminal; the process uses the stdio the runtime was given", patch: nothing, check: Some(|env, _| {
+            let input = env.dir.join(format!("stdin-{}", env.id()));
+            fs::write(&input, "from stdin\n").unwrap();
+            let mut c = env.base();
+            c["process"]["args"] = json!(["sh", "-c", "read l; echo \"out:$l\"; echo err >&2; test -t 0 || test -t 1 || echo notty"]);
+            let (out, err) = run_output(env, c, Some(&input))?;
+            ensure(out == "out:from stdin\nnotty\n" && err.trim() == "err", || format!("stdout {out:?} stderr {err:?}"))
+        }) },
+        Case { section: "config.md", name: "process missing refused", must: "start MUST generate an error if process was not set (create may refuse it first)", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c.as_object_mut().unwrap().remove("process");
+            let b = env.bundle(c);
+            let id = env.id();
+            let cr = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]).code;
+            let st = if cr == 0 { env.rt(&["start", &id]).code } else { 1 };
+            cleanup(env, &id, ensure(cr != 0 || st != 0, || "create and start both exited 0".into()))
+        }) },
     ]
 }

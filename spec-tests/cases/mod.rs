@@ -6,12 +6,15 @@ mod config;
 mod config_linux;
 mod features;
 mod hooks;
+mod mounts;
 mod runtime;
+mod support;
 
 /// Every case, in the order the suite runs them.
 pub fn all() -> Vec<Case> {
     let mut v = runtime::cases();
     v.extend(config::cases());
+    v.extend(mounts::cases());
     v.extend(hooks::cases());
     v.extend(config_linux::cases());
     v.extend(features::cases());

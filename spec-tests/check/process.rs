@@ -62,16 +62,22 @@ fn cap_mask(v: &Value) -> u64 {
 
 fn rlimit_line(name: &str) -> Option<(String, String)> {
     let want = match name {
-        "RLIMIT_NOFILE" => "Max open files",
-        "RLIMIT_NPROC" => "Max processes",
-        "RLIMIT_CORE" => "Max core file size",
-        "RLIMIT_STACK" => "Max stack size",
         "RLIMIT_CPU" => "Max cpu time",
         "RLIMIT_FSIZE" => "Max file size",
+        "RLIMIT_DATA" => "Max data size",
+        "RLIMIT_STACK" => "Max stack size",
+        "RLIMIT_CORE" => "Max core file size",
+        "RLIMIT_RSS" => "Max resident set",
+        "RLIMIT_NPROC" => "Max processes",
+        "RLIMIT_NOFILE" => "Max open files",
         "RLIMIT_MEMLOCK" => "Max locked memory",
+        "RLIMIT_AS" => "Max address space",
+        "RLIMIT_LOCKS" => "Max file locks",
+        "RLIMIT_SIGPENDING" => "Max pending signals",
         "RLIMIT_MSGQUEUE" => "Max msgqueue size",
         "RLIMIT_NICE" => "Max nice priority",
         "RLIMIT_RTPRIO" => "Max realtime priority",
+        "RLIMIT_RTTIME" => "Max realtime timeout",
         _ => return None,
     };
     let text = fs::read_to_string("/proc/self/limits").ok()?;
@@ -80,8 +86,59 @@ fn rlimit_line(name: &str) -> Option<(String, String)> {
     Some((f.first()?.to_string(), f.get(1)?.to_string()))
 }
 
+/// How /proc/self/limits shows a limit value.
+fn limit_text(v: &Value) -> Option<String> {
+    let n = v.as_u64()?;
+    Some(if n == u64::MAX {
+        "unlimited".into()
+    } else {
+        n.to_string()
+    })
+}
+
+/// runtime-linux.md: only stdin, stdout and stderr are open (the one
+/// extra descriptor is the directory being listed).
+fn check_fds(t: &mut Tap) {
+    let mut extra: Vec<String> = Vec::new();
+    for e in fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if matches!(n.as_str(), "0" | "1" | "2") {
+            continue;
+        }
+        let target = fs::read_link(e.path()).unwrap_or_default();
+        extra.push(format!("{n} -> {}", target.display()));
+    }
+    let listing_fd = extra.iter().filter(|x| x.ends_with("/fd")).count();
+    t.check(
+        extra.len() == listing_fd && listing_fd <= 1,
+        "runtime-linux.md only stdio file descriptors open",
+        || format!("{extra:?}"),
+    );
+}
+
 pub fn check(t: &mut Tap, cfg: &Value) {
     let p = &cfg["process"];
+    check_fds(t);
+    let argv: Vec<String> = fs::read("/proc/self/cmdline")
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let want: Vec<String> = p["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .chain(std::iter::once(String::new()))
+        .collect();
+    t.check(argv == want, "config.md process.args", || {
+        format!("{argv:?}")
+    });
 
     if let Some(h) = cfg["hostname"].as_str() {
         let got = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -108,10 +165,22 @@ pub fn check(t: &mut Tap, cfg: &Value) {
         .filter_map(Value::as_str)
     {
         let (k, v) = e.split_once('=').unwrap_or((e, ""));
-        let got = std::env::var(k).unwrap_or_default();
-        t.check(got == v, &format!("config.md process.env {k}"), || {
-            format!("got {got:?}")
-        });
+        // The last entry for a key is the one a process sees.
+        let last = p["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .rfind(|x| x.split_once('=').map_or(*x, |kv| kv.0) == k);
+        if last != Some(e) {
+            continue;
+        }
+        let got = std::env::var_os(k).map(|g| g.to_string_lossy().into_owned());
+        t.check(
+            got.as_deref() == Some(v),
+            &format!("config.md process.env {k}"),
+            || format!("got {got:?}"),
+        );
     }
     let uid = p["user"]["uid"].as_u64().unwrap_or(0);
     let gid = p["user"]["gid"].as_u64().unwrap_or(0);
@@ -127,9 +196,12 @@ pub fn check(t: &mut Tap, cfg: &Value) {
         "config.md process.user.gid",
         || got.clone(),
     );
-    if let Some(g) = p["user"]["additionalGids"].as_array() {
-        let mut want: Vec<String> = g
-            .iter()
+    // Without additionalGids the process has no supplementary groups.
+    {
+        let mut want: Vec<String> = p["user"]["additionalGids"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .filter_map(Value::as_u64)
             .map(|x| x.to_string())
             .collect();
@@ -157,9 +229,16 @@ pub fn check(t: &mut Tap, cfg: &Value) {
         cap_mask(&caps["ambient"]) & cap_mask(&caps["permitted"]) & cap_mask(&caps["inheritable"]);
     let (bnd, inh) = (cap_mask(&caps["bounding"]), cap_mask(&caps["inheritable"]));
     // What the process has after its execve (capabilities(7), no file
-    // capabilities): root gets bounding | inheritable | ambient, anyone
-    // else only the ambient set.
-    let after_exec = if uid == 0 { bnd | inh | amb } else { amb };
+    // capabilities): root gets bounding | inheritable, limited by
+    // no_new_privs to what it held before (permitted); anyone else keeps
+    // only the ambient set, which is added in both cases.
+    let nnp = p["noNewPrivileges"].as_bool().unwrap_or(false);
+    let root_gets = if nnp {
+        (bnd | inh) & cap_mask(&caps["permitted"])
+    } else {
+        bnd | inh
+    };
+    let after_exec = if uid == 0 { root_gets | amb } else { amb };
     for (key, field, want) in [
         ("bounding", "CapBnd", bnd),
         ("inheritable", "CapInh", inh),
@@ -177,7 +256,6 @@ pub fn check(t: &mut Tap, cfg: &Value) {
     t.check(got == amb, "config.md process.capabilities.ambient", || {
         format!("got {got:#x} want {amb:#x}")
     });
-    let nnp = p["noNewPrivileges"].as_bool().unwrap_or(false);
     t.check(
         status_field("NoNewPrivs") == if nnp { "1" } else { "0" },
         "config.md process.noNewPrivileges",
@@ -186,8 +264,8 @@ pub fn check(t: &mut Tap, cfg: &Value) {
     for r in p["rlimits"].as_array().into_iter().flatten() {
         let name = r["type"].as_str().unwrap_or("");
         if let Some((soft, hard)) = rlimit_line(name) {
-            let ok = r["soft"].as_u64().map(|v| v.to_string()) == Some(soft.clone())
-                && r["hard"].as_u64().map(|v| v.to_string()) == Some(hard.clone());
+            let ok = limit_text(&r["soft"]) == Some(soft.clone())
+                && limit_text(&r["hard"]) == Some(hard.clone());
             t.check(ok, &format!("config.md process.rlimits {name}"), || {
                 format!("got {soft}/{hard}")
             });

@@ -12,7 +12,7 @@ use crate::sys;
 
 /// Why start failed: either nothing happened, or the container was
 /// started far enough that it must now be stopped and deleted (a failing
-/// startContainer or poststart hook, runtime-spec lifecycle steps 8-12).
+/// startContainer hook, runtime-spec lifecycle steps 7 and 12).
 pub enum Failure {
     Refused(anyhow::Error),
     MustDestroy(anyhow::Error),
@@ -54,9 +54,12 @@ pub fn start(locked: &Locked, state: &State) -> Result<(), Failure> {
         }
     }
     if state.hooks {
-        let spec = locked.saved_spec().map_err(Failure::MustDestroy)?;
-        hooks::run(&spec, Kind::Poststart, &state.hook_state("running"))
-            .map_err(Failure::MustDestroy)?;
+        // A failing poststart hook is a warning (runtime-spec lifecycle
+        // step 9): the container keeps running.
+        match locked.saved_spec() {
+            Ok(spec) => hooks::run_warn(&spec, Kind::Poststart, &state.hook_state("running")),
+            Err(e) => crate::logging::warn(&format!("poststart hooks: {e:#}")),
+        }
     }
     Ok(())
 }

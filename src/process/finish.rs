@@ -117,8 +117,10 @@ pub fn look_path(name: &str, env: &[String]) -> Result<CString> {
         };
         bail!("exec: {name:?}: stat {name}: {why}");
     }
+    // The last PATH is the one the process gets (see `dedup_env`).
     let path = env
         .iter()
+        .rev()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or("");
     for dir in path.split(':') {
@@ -129,6 +131,24 @@ pub fn look_path(name: &str, env: &[String]) -> Result<CString> {
         }
     }
     bail!("exec: {name:?}: executable file not found in $PATH")
+}
+
+/// One entry per key, as runc's environment has it: a repeated key keeps
+/// the place of its first entry and the value of its last.
+pub fn dedup_env(env: &[String]) -> Vec<String> {
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for e in env {
+        let key = e.split_once('=').map_or(e.as_str(), |kv| kv.0);
+        match at.get(key) {
+            Some(&i) => out[i] = e.clone(),
+            None => {
+                at.insert(key, out.len());
+                out.push(e.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Marks every fd above stdio and the preserved ones close-on-exec, then
@@ -144,7 +164,7 @@ pub fn exec(
             .collect()
     };
     let argv = cstrings(process.args().as_deref().unwrap_or_default())?;
-    let envp = cstrings(process.env().as_deref().unwrap_or_default())?;
+    let envp = cstrings(&dedup_env(process.env().as_deref().unwrap_or_default()))?;
     sys::cloexec_from(3 + preserve_fds).context("close inherited fds")?;
     let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
     argv_p.push(std::ptr::null());
@@ -159,4 +179,18 @@ pub fn exec(
             PathBuf::from(OsStr::from_bytes(exe.as_bytes()))
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedup_env;
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_place_and_last_value() {
+        let env: Vec<String> = ["A=1", "B=2", "A=3", "C=", "B=x=y"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(dedup_env(&env), ["A=3", "B=x=y", "C="]);
+    }
 }

@@ -1,0 +1,149 @@
+//! config.md mounts: order, each type, options checked by behaviour,
+//! destinations and sources.
+
+use super::support::*;
+use crate::harness::*;
+use serde_json::json;
+use std::fs;
+use std::process::Command;
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case { section: "config.md mounts", name: "later mount over an earlier one", must: "the runtime MUST mount entries in the listed order (the later tmpfs on /scratch is the one seen)", patch: |c, _| {
+            let m = c["mounts"].as_array_mut().unwrap();
+            m.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+            m.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=2m", "mode=700"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "nested mount after its parent", must: "the runtime MUST mount entries in the listed order (a mount inside an earlier one)", patch: |c, _| {
+            let m = c["mounts"].as_array_mut().unwrap();
+            m.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+            m.push(json!({"destination": "/scratch/inner", "type": "tmpfs", "source": "tmpfs", "options": ["size=2m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs size and mode", must: "mount options of the filesystem (tmpfs size=, mode=) MUST apply", patch: |c, _| {
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=3m", "mode=1750"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs noexec", must: "mount option noexec: an executable there does not run", patch: |c, _| {
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["noexec", "size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs without noexec runs programs", must: "mount options: without noexec an executable there runs", patch: |c, _| {
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs nodev", must: "mount option nodev: a device node there cannot be opened", patch: |c, _| {
+            c["process"]["capabilities"]["bounding"].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            c["process"]["capabilities"]["effective"].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            c["process"]["capabilities"]["permitted"].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nodev", "size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs without nodev opens devices", must: "mount options: without nodev a device node there can be opened", patch: |c, _| {
+            c["process"]["capabilities"]["bounding"].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            c["process"]["capabilities"]["effective"].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            c["process"]["capabilities"]["permitted"].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs nosuid", must: "mount option nosuid: set-user-ID bits are ignored (statvfs ST_NOSUID)", patch: |c, _| {
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "tmpfs ro", must: "mount option ro: the mount refuses writes", patch: |c, _| {
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "devpts options", must: "mount options of devpts (mode=, ptmxmode=, gid=) MUST apply", patch: |c, _| {
+            for m in c["mounts"].as_array_mut().unwrap() {
+                if m["type"] == "devpts" {
+                    m["options"] = json!(["nosuid", "noexec", "newinstance", "ptmxmode=0640", "mode=0600", "gid=0"]);
+                }
+            }
+        }, check: None },
+        Case { section: "config.md mounts", name: "bind shows the source", must: "bind mount: source is a directory on the host, seen at destination", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "bindsrc");
+            fs::write(d.join("marker"), "from the host\n").unwrap();
+            let mut c = env.base();
+            push_mount(&mut c, json!({"destination": "/data", "type": "bind", "source": d, "options": ["bind"]}));
+            sh_says(env, c, "cat /data/marker", "from the host")
+        }) },
+        Case { section: "config.md mounts", name: "bind rw writes through", must: "bind mount with rw: writes reach the source", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "bindrw");
+            let mut c = env.base();
+            push_mount(&mut c, json!({"destination": "/data", "type": "bind", "source": d, "options": ["rbind", "rw"]}));
+            sh_says(env, c, "echo written > /data/new && echo ok", "ok")?;
+            let got = fs::read_to_string(d.join("new")).unwrap_or_default();
+            ensure(got == "written\n", || format!("source has {got:?}"))
+        }) },
+        Case { section: "config.md mounts", name: "bind ro refuses writes", must: "bind mount with ro: the destination refuses writes, the source is untouched", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "bindro");
+            let mut c = env.base();
+            push_mount(&mut c, json!({"destination": "/data", "type": "bind", "source": d, "options": ["rbind", "ro"]}));
+            sh_says(env, c, "touch /data/new 2>/dev/null && echo wrote || echo refused", "refused")?;
+            ensure(!d.join("new").exists(), || "the source changed".into())
+        }) },
+        Case { section: "config.md mounts", name: "rbind carries submounts", must: "rbind: a recursive bind mount, submounts of the source included", patch: nothing, check: Some(|env, _| submounts(env, "rbind", "sub")) },
+        Case { section: "config.md mounts", name: "bind leaves submounts out", must: "bind (not rbind): only the source mount, not its submounts", patch: nothing, check: Some(|env, _| submounts(env, "bind", "none")) },
+        Case { section: "config.md mounts", name: "bind of a file", must: "bind mount source may be a file; the destination file is created", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "bindfile");
+            fs::write(d.join("f"), "file content\n").unwrap();
+            let mut c = env.base();
+            let dest = format!("/etc/spec-file-{}", env.id());
+            push_mount(&mut c, json!({"destination": dest, "type": "bind", "source": d.join("f"), "options": ["bind", "ro"]}));
+            sh_says(env, c, &format!("cat {dest}"), "file content")
+        }) },
+        Case { section: "config.md mounts", name: "missing destination created", must: "destination: path inside the container, created when it does not exist", patch: |c, env| {
+            let dest = format!("/spec-new-{}/a/b", env.n.get());
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "relative destination", must: "destination: it MAY be a relative path, in which case it MUST be interpreted as relative to \"/\"", patch: |c, _| {
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=2m"]}));
+        }, check: None },
+        Case { section: "config.md mounts", name: "bind source relative to the bundle", must: "source: path values for bind mounts are either absolute or relative to the bundle", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            push_mount(&mut c, json!({"destination": "/data", "type": "bind", "source": "reldata", "options": ["bind"]}));
+            c["process"]["args"] = json!(["sh", "-c", "cat /data/marker"]);
+            let b = env.bundle(c);
+            fs::create_dir_all(b.join("reldata")).unwrap();
+            fs::write(b.join("reldata/marker"), "in the bundle\n").unwrap();
+            let id = env.id();
+            let o = env.rt(&["run", "--bundle", b.to_str().unwrap(), &id]);
+            cleanup(env, &id, ensure(o.code == 0 && o.stdout.trim() == "in the bundle", || format!("run exited {}: {:?} {}", o.code, o.stdout.trim(), o.stderr.trim())))
+        }) },
+        Case { section: "config.md mounts", name: "unknown filesystem type refused", must: "if the runtime is unable to create the environment specified in config.json, it MUST generate an error", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            push_mount(&mut c, json!({"destination": "/scratch", "type": "no-such-fs", "source": "none"}));
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md mounts", name: "missing bind source refused", must: "if the runtime is unable to create the environment specified in config.json, it MUST generate an error", patch: nothing, check: Some(|env, _| {
+            let mut c = sleeping(env);
+            push_mount(&mut c, json!({"destination": "/data", "type": "bind", "source": env.dir.join("no-such-source"), "options": ["bind"]}));
+            create_fails(env, c).map(|_| ())
+        }) },
+        Case { section: "config.md mounts", name: "proc shows the container's processes", must: "mount type proc at /proc: the procfs of the container's pid namespace", patch: nothing, check: Some(|env, _| {
+            sh_says(env, env.base(), "cat /proc/1/comm; true", "sh")
+        }) },
+    ]
+}
+
+/// A host directory with a tmpfs mounted inside it, bound into the
+/// container with `opt`: "sub" if the submount shows, else "none".
+fn submounts(env: &Env, opt: &str, want: &str) -> Result<(), String> {
+    let d = host_dir(env, "submnt");
+    let sub = d.join("sub");
+    fs::create_dir_all(&sub).unwrap();
+    let m = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "spec-sub"])
+        .arg(&sub)
+        .status();
+    if !m.is_ok_and(|s| s.success()) {
+        return Err("could not mount a tmpfs in the suite's temp dir".into());
+    }
+    fs::write(sub.join("marker"), "").unwrap();
+    let mut c = env.base();
+    push_mount(
+        &mut c,
+        json!({"destination": "/data", "type": "bind", "source": d, "options": [opt]}),
+    );
+    let r = sh_says(
+        env,
+        c,
+        "test -e /data/sub/marker && echo sub || echo none",
+        want,
+    );
+    let _ = Command::new("umount").arg("-l").arg(&sub).status();
+    r
+}
