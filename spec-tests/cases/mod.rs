@@ -2,11 +2,16 @@
 
 use crate::harness::Case;
 
+mod cgroups;
 mod config;
 mod config_linux;
+mod devices;
 mod features;
 mod hooks;
+mod namespaces;
 mod runtime;
+mod scenario;
+mod seccomp;
 
 /// Every case, in the order the suite runs them.
 pub fn all() -> Vec<Case> {
@@ -14,6 +19,10 @@ pub fn all() -> Vec<Case> {
     v.extend(config::cases());
     v.extend(hooks::cases());
     v.extend(config_linux::cases());
+    v.extend(namespaces::cases());
+    v.extend(devices::cases());
+    v.extend(cgroups::cases());
+    v.extend(seccomp::cases());
     v.extend(features::cases());
     v
 }
