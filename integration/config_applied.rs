@@ -193,11 +193,21 @@ fn overlay_mount_stacks_layers() {
     );
 }
 
+/// A listed device is made as listed, and opens only where the allowed
+/// device list lets it (config-linux.md: entries apply in listed order).
 #[test]
-fn linux_devices_are_created_and_allowed() {
+fn linux_devices_are_created_and_follow_the_allowed_list() {
     let ctx = Ctx::new("lnxdev");
-    let mut c = ctx.config("ls -l /dev/fuse | cut -c1-10; stat -c '%t:%T %u:%g' /dev/fuse; echo x > /dev/fuse 2>&1 | grep -q 'not permitted' && echo denied || echo allowed");
-    c["linux"]["devices"] = json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640, "uid": 7, "gid": 8}]);
+    let mut c = ctx.config("ls -l /dev/fuse | cut -c1-10; stat -c '%t:%T %u:%g' /dev/fuse; (exec 3>/dev/fuse-rw) 2>&1 | grep -q 'not permitted' && echo denied || echo allowed");
+    // /dev/fuse-rw: mode 0666, so only the device cgroup can refuse (EPERM).
+    c["linux"]["devices"] = json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640, "uid": 7, "gid": 8},
+        {"path": "/dev/fuse-rw", "type": "c", "major": 10, "minor": 229, "fileMode": 0o666}]);
+    let out = ctx.run_config(&c).ok().stdout;
+    assert_eq!(out, "crw-r-----\na:e5 7:8\ndenied\n");
+    c["linux"]["resources"]["devices"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}));
     let out = ctx.run_config(&c).ok().stdout;
     assert_eq!(out, "crw-r-----\na:e5 7:8\nallowed\n");
 }

@@ -41,6 +41,10 @@ pub fn status_field(key: &str) -> String {
 }
 
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--syscall") {
+        std::process::exit(linux::syscall_probe(&argv[2..]));
+    }
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "/spec/config.json".into());

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Process, Spec};
 use serde_json::Value;
 
 use crate::security::caps::{self, CapSets};
@@ -321,6 +321,46 @@ fn validate_rest(spec: &Spec) -> Result<()> {
     if !has_any(LinuxNamespaceType::Mount) {
         bail!("a mount namespace is required");
     }
+    for key in linux.sysctl().iter().flat_map(|m| m.keys()) {
+        validate_sysctl(key, namespaces)?;
+    }
+    Ok(())
+}
+
+/// A sysctl is written inside the container, so it must belong to a
+/// namespace the container does not share with the host; anything else
+/// would change the host (runc and crun refuse the same keys).
+fn validate_sysctl(key: &str, namespaces: &[LinuxNamespace]) -> Result<()> {
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let (typ, proc_name) = if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        (LinuxNamespaceType::Ipc, "ipc")
+    } else if key.starts_with("net.") {
+        (LinuxNamespaceType::Network, "net")
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        (LinuxNamespaceType::Uts, "uts")
+    } else {
+        bail!("sysctl {key:?} is not in a separate kernel namespace");
+    };
+    let host = std::fs::read_link(format!("/proc/self/ns/{proc_name}")).ok();
+    let own = namespaces.iter().find(|n| n.typ() == typ).is_some_and(|n| {
+        n.path()
+            .as_ref()
+            .is_none_or(|p| std::fs::read_link(p).ok() != host)
+    });
+    if !own {
+        bail!(
+            "sysctl {key:?} needs a {proc_name} namespace of the container's own, not the host's"
+        );
+    }
     Ok(())
 }
 
@@ -392,6 +432,30 @@ mod tests {
         let (spec, _) = parse(s.as_bytes()).unwrap();
         let dest = spec.mounts().as_ref().unwrap()[0].destination().clone();
         assert_eq!(dest, std::path::PathBuf::from("/data/x"));
+    }
+
+    #[test]
+    fn sysctls_outside_the_containers_namespaces_are_refused() {
+        let with = |ns: &str, key: &str| {
+            let s = MINIMAL.replace(r#"{"type":"pid"}"#, ns).replace(
+                r#""linux":{"#,
+                &format!(r#""linux":{{"sysctl":{{"{key}":"1"}},"#),
+            );
+            let (spec, _) = parse(s.as_bytes()).unwrap();
+            validate(&spec).map_err(|e| e.to_string())
+        };
+        assert!(with(r#"{"type":"network"}"#, "net.ipv4.ip_forward").is_ok());
+        assert!(with(r#"{"type":"pid"}"#, "net.ipv4.ip_forward")
+            .unwrap_err()
+            .contains("net namespace"));
+        let host_net = r#"{"type":"network","path":"/proc/self/ns/net"}"#;
+        assert!(with(host_net, "net.ipv4.ip_forward").is_err());
+        assert!(with(r#"{"type":"ipc"}"#, "kernel.shmmax").is_ok());
+        assert!(with(r#"{"type":"ipc"}"#, "fs.mqueue.msg_max").is_ok());
+        assert!(with(r#"{"type":"pid"}"#, "kernel.shmmax").is_err());
+        assert!(with(r#"{"type":"ipc"}"#, "vm.swappiness")
+            .unwrap_err()
+            .contains("separate kernel namespace"));
     }
 
     #[test]

@@ -1,115 +1,172 @@
-//! config-linux.md: namespaces, maps, devices, sysctl, masked/readonly paths, cgroups, seccomp, personality, time.
+//! config-linux.md: sysctl, masked and read-only paths, rootfs mount
+//! propagation, personality, mount label, Intel RDT, memory policy.
+//! Namespaces, devices, cgroups and seccomp have files of their own.
 
+use std::fs;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::scenario::{config, refused, scratch};
 use crate::harness::*;
-use serde_json::json;
-use std::{fs, path::Path};
+
+const S: &str = "config-linux.md";
+
+fn host_sysctl(key: &str) -> String {
+    fs::read_to_string(format!("/proc/sys/{}", key.replace('.', "/")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// A directory of the shared rootfs holding one file, made once.
+fn rootfs_dir(env: &Env, name: &str) -> String {
+    let d = env.rootfs.join(name);
+    let _ = fs::create_dir_all(&d);
+    let _ = fs::write(d.join("secret"), "visible\n");
+    format!("/{name}")
+}
+
+fn rootfs_file(env: &Env, name: &str) -> String {
+    let _ = fs::write(env.rootfs.join(name), "visible\n");
+    format!("/{name}")
+}
+
+fn push(c: &mut Value, key: &str, v: String) {
+    c["linux"][key].as_array_mut().unwrap().push(json!(v));
+}
+
+fn case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> Case {
+    Case {
+        section: S,
+        name,
+        must,
+        patch,
+        check: None,
+    }
+}
+
+fn refusal(name: &'static str, must: &'static str, check: Check) -> Case {
+    Case {
+        section: S,
+        name,
+        must,
+        patch: nothing,
+        check: Some(check),
+    }
+}
 
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { section: "config-linux.md", name: "new namespaces", must: "each listed namespace type MUST be new when no path is given", patch: sleeper, check: Some(|env, _| {
-            let (id, st) = created(env, { let mut c = env.base(); sleeper(&mut c, env); c })?;
-            let pid = st["pid"].as_i64().unwrap_or(0);
-            let me = std::process::id() as i64;
-            let bad: Vec<&str> = ["pid", "net", "ipc", "uts", "mnt"].into_iter().filter(|n| ns_of(pid, n) == ns_of(me, n)).collect();
-            let _ = env.rt(&["delete", "--force", &id]);
-            if bad.is_empty() { Ok(()) } else { Err(format!("shared with the runtime: {bad:?}")) }
-        }) },
-        Case { section: "config-linux.md", name: "joined namespaces", must: "a namespace with a path MUST be joined", patch: sleeper, check: Some(|env, _| {
-            let (a, st) = created(env, { let mut c = env.base(); sleeper(&mut c, env); c })?;
-            let apid = st["pid"].as_i64().unwrap_or(0);
-            let mut c = env.base(); sleeper(&mut c, env);
-            c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"},
-                {"type": "network", "path": format!("/proc/{apid}/ns/net")}, {"type": "ipc", "path": format!("/proc/{apid}/ns/ipc")}]);
-            let r = created(env, c);
-            let res = match &r {
-                Ok((_, st2)) => {
-                    let bpid = st2["pid"].as_i64().unwrap_or(0);
-                    if ns_of(bpid, "net") == ns_of(apid, "net") && ns_of(bpid, "ipc") == ns_of(apid, "ipc") { Ok(()) } else { Err("not joined".to_string()) }
+        case("sysctl net.* in a new network namespace", "sysctl allows kernel parameters to be modified at runtime for the container", |c, _| {
+            c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "net.core.somaxconn": "256", "net.ipv4.ping_group_range": "0 10"});
+        }),
+        case("sysctl kernel IPC keys in a new IPC namespace", "sysctl allows kernel parameters to be modified at runtime for the container", |c, _| {
+            c["linux"]["sysctl"] = json!({"kernel.msgmax": "4096", "kernel.shmmax": "8388608", "kernel.sem": "100 2000 30 40", "fs.mqueue.msg_max": "20"});
+        }),
+        refusal("sysctl unknown key refused", "runtime.md: if the runtime is unable to create the environment specified in config.json, it MUST generate an error", |env, _| {
+            refused(env, config(env, |c| c["linux"]["sysctl"] = json!({"kernel.spec_no_such_key": "1"})))
+        }),
+        refusal(
+            "sysctl net.* without a network namespace refused",
+            "sysctl is for the container: a net.* key in the host's network namespace would change the host (refused, as runc and crun do)",
+            |env, _| {
+                // The host's own value: accepting it by mistake changes nothing.
+                let v = host_sysctl("net.ipv4.ip_forward");
+                refused(env, config(env, |c| {
+                    c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "network");
+                    c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": v});
+                }))
+            },
+        ),
+        refusal(
+            "sysctl without a namespace of its own refused",
+            "sysctl is for the container: a key no container namespace covers (vm.*) would change the host (refused, as runc and crun do)",
+            |env, _| {
+                let v = host_sysctl("vm.swappiness");
+                refused(env, config(env, |c| c["linux"]["sysctl"] = json!({"vm.swappiness": v})))
+            },
+        ),
+        case("maskedPaths: a file", "maskedPaths will mask over the provided paths so that they cannot be read", |c, env| {
+            let f = rootfs_file(env, "masked-file");
+            push(c, "maskedPaths", f);
+        }),
+        case("maskedPaths: a directory", "maskedPaths will mask over the provided paths so that they cannot be read", |c, env| {
+            let d = rootfs_dir(env, "masked-dir");
+            push(c, "maskedPaths", d);
+        }),
+        refusal("maskedPaths: a missing path is no error", "maskedPaths mask paths that exist; a path the rootfs lacks has nothing to mask (runc and crun go on)", |env, _| {
+            let c = config(env, |c| push(c, "maskedPaths", "/no/such/masked/path".into()));
+            super::scenario::create(env, c).map(|_| ())
+        }),
+        case("readonlyPaths: a file", "readonlyPaths will set the provided paths as readonly inside the container", |c, env| {
+            c["root"]["readonly"] = json!(false);
+            let f = rootfs_file(env, "ro-file");
+            push(c, "readonlyPaths", f);
+        }),
+        case("readonlyPaths: a directory", "readonlyPaths will set the provided paths as readonly inside the container", |c, env| {
+            c["root"]["readonly"] = json!(false);
+            let d = rootfs_dir(env, "ro-dir");
+            push(c, "readonlyPaths", d);
+        }),
+        case("readonlyPaths: a path under a tmpfs mount", "readonlyPaths will set the provided paths as readonly inside the container", |c, _| {
+            scratch(c);
+            push(c, "readonlyPaths", "/scratch".into());
+        }),
+        case("rootfsPropagation private", "private: the rootfs mount doesn't receive mount propagation events from the host", |c, _| {
+            c["linux"]["rootfsPropagation"] = json!("private");
+        }),
+        case("rootfsPropagation slave", "slave: the rootfs mount receives propagation events from the host but not the other way around", |c, _| {
+            c["linux"]["rootfsPropagation"] = json!("slave");
+        }),
+        case("rootfsPropagation shared", "shared: the rootfs mount belongs to a new peer group", |c, _| {
+            c["linux"]["rootfsPropagation"] = json!("shared");
+        }),
+        case("rootfsPropagation unbindable", "unbindable: the rootfs mount is a private mount that cannot be bind-mounted", |c, _| {
+            c["linux"]["rootfsPropagation"] = json!("unbindable");
+        }),
+        refusal("rootfsPropagation unknown value refused", "rootfsPropagation is either shared, slave, private or unbindable; runtime.md: create MUST error", |env, _| {
+            refused(env, config(env, |c| c["linux"]["rootfsPropagation"] = json!("spec-nope")))
+        }),
+        case("personality LINUX32", "LINUX32 will set the uname system call to show a 32 bit CPU type, such as i686", |c, _| {
+            c["linux"]["personality"] = json!({"domain": "LINUX32"});
+        }),
+        case("personality LINUX", "personality domain LINUX: the native execution domain", |c, _| {
+            c["linux"]["personality"] = json!({"domain": "LINUX"});
+        }),
+        refusal("personality unknown domain refused", "domain: the valid list of constants is LINUX, LINUX32; runtime.md: create MUST error", |env, _| {
+            refused(env, config(env, |c| c["linux"]["personality"] = json!({"domain": "SPEC_NOPE"})))
+        }),
+        refusal(
+            "mountLabel (refused on a host without SELinux)",
+            "mountLabel will set the SELinux context for the mounts; runtime.md: create MUST error if it cannot",
+            |env, _| {
+                let label = "system_u:object_r:container_file_t:s0:c1,c2";
+                if Path::new("/sys/fs/selinux/enforce").exists() {
+                    let c = config(env, |c| {
+                        c["linux"]["mountLabel"] = json!(label);
+                        c["process"]["args"] = json!(["/spec-check", "/spec/config.json"]);
+                    });
+                    return env.run_checker(c);
                 }
-                Err(e) => Err(e.clone()),
-            };
-            if let Ok((b, _)) = r { let _ = env.rt(&["delete", "--force", &b]); }
-            let _ = env.rt(&["delete", "--force", &a]);
-            res
-        }) },
-        Case { section: "config-linux.md", name: "wrong-type namespace path refused", must: "a path of another namespace type MUST error", patch: nothing, check: Some(|env, _| {
-            let mut c = env.base();
-            c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}, {"type": "network", "path": "/proc/self/ns/ipc"}]);
-            let b = env.bundle(c);
-            let id = env.id();
-            let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
-            let _ = env.rt(&["delete", "--force", &id]);
-            if o.code == 0 { Err("create succeeded".into()) } else { Ok(()) }
-        }) },
-        Case { section: "config-linux.md", name: "user namespace mappings", must: "uidMappings/gidMappings MUST be applied", patch: sleeper, check: Some(|env, _| {
-            let mut c = env.base(); sleeper(&mut c, env);
-            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
-            c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-            c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-            let (id, st) = created(env, c)?;
-            let pid = st["pid"].as_i64().unwrap_or(0);
-            let map = fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap_or_default();
-            let _ = env.rt(&["delete", "--force", &id]);
-            let f: Vec<&str> = map.split_whitespace().collect();
-            if f == ["0", "100000", "65536"] { Ok(()) } else { Err(format!("uid_map {map:?}")) }
-        }) },
-        Case { section: "config-linux.md", name: "devices", must: "linux.devices MUST be created with type, major, minor, fileMode, uid, gid", patch: |c, _| {
-            c["linux"]["devices"] = json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640, "uid": 7, "gid": 8}]);
-        }, check: None },
-        Case { section: "config-linux.md", name: "sysctl", must: "linux.sysctl MUST be set", patch: |c, _| {
-            c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.msgmax": "4096"});
-        }, check: None },
-        Case { section: "config-linux.md", name: "masked and readonly paths", must: "maskedPaths MUST be unreadable; readonlyPaths read-only", patch: nothing, check: None },
-        Case { section: "config-linux.md", name: "cgroup limits", must: "linux.resources MUST be applied to the container's cgroup", patch: |c, _| {
-            c["linux"]["resources"]["memory"] = json!({"limit": 67108864});
-            c["linux"]["resources"]["pids"] = json!({"limit": 50});
-            c["linux"]["resources"]["cpu"] = json!({"shares": 512});
-        }, check: None },
-        Case { section: "config-linux.md", name: "absolute cgroupsPath", must: "an absolute cgroupsPath MUST be relative to the cgroup mount point", patch: sleeper, check: Some(|env, _| {
-            let mut c = env.base(); sleeper(&mut c, env);
-            let path = format!("/runr-spec-abs-{}", std::process::id());
-            c["linux"]["cgroupsPath"] = json!(path);
-            let (id, st) = created(env, c)?;
-            let pid = st["pid"].as_i64().unwrap_or(0);
-            let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-            let _ = env.rt(&["delete", "--force", &id]);
-            if cg.lines().any(|l| l.contains(":pids:") && l.ends_with(&path)) { Ok(()) } else { Err(format!("cgroup {cg}")) }
-        }) },
-        Case { section: "config-linux.md", name: "seccomp", must: "linux.seccomp MUST be loaded", patch: |c, _| {
-            c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]});
-        }, check: None },
-        Case { section: "config-linux.md", name: "personality", must: "linux.personality MUST be set", patch: |c, _| { c["linux"]["personality"] = json!({"domain": "LINUX32"}); }, check: None },
-        Case { section: "config-linux.md", name: "time namespace offsets", must: "timeOffsets MUST be applied to the new time namespace", patch: sleeper, check: Some(|env, _| {
-            let mut c = env.base(); sleeper(&mut c, env);
-            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "time"}));
-            c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 1000, "nanosecs": 0}, "boottime": {"secs": 2000, "nanosecs": 0}});
-            let (id, st) = created(env, c)?;
-            let pid = st["pid"].as_i64().unwrap_or(0);
-            let offs = fs::read_to_string(format!("/proc/{pid}/timens_offsets")).unwrap_or_default();
-            let _ = env.rt(&["delete", "--force", &id]);
-            let want = |clock: &str, secs: &str| offs.lines().any(|l| { let f: Vec<&str> = l.split_whitespace().collect(); f.len() == 3 && f[1] == secs && (f[0] == clock || f[0] == if clock == "monotonic" { "1" } else { "7" }) });
-            if want("monotonic", "1000") && want("boottime", "2000") { Ok(()) } else { Err(format!("timens_offsets {offs:?}")) }
-        }) },
-        Case { section: "config-linux.md", name: "new cgroup namespace", must: "a new cgroup namespace MUST be created", patch: sleeper, check: Some(|env, _| {
-            let mut c = env.base(); sleeper(&mut c, env);
-            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "cgroup"}));
-            let (id, st) = created(env, c)?;
-            let pid = st["pid"].as_i64().unwrap_or(0);
-            let differs = ns_of(pid, "cgroup") != ns_of(std::process::id() as i64, "cgroup");
-            let _ = env.rt(&["delete", "--force", &id]);
-            if differs { Ok(()) } else { Err("cgroup namespace shared with the runtime".into()) }
-        }) },
-        Case { section: "config-linux.md", name: "relative cgroupsPath", must: "a relative cgroupsPath MUST be relative to the runtime's cgroup hierarchy placement", patch: sleeper, check: Some(|env, _| {
-            let mut c = env.base(); sleeper(&mut c, env);
-            let rel = format!("runr-spec-rel-{}/c", std::process::id());
-            c["linux"]["cgroupsPath"] = json!(rel);
-            let (id, st) = created(env, c)?;
-            let pid = st["pid"].as_i64().unwrap_or(0);
-            let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-            let _ = env.rt(&["delete", "--force", &id]);
-            // The parent the runtime made stays (runc's way): remove it.
-            rmdir_named(Path::new("/sys/fs/cgroup"), &format!("runr-spec-rel-{}", std::process::id()), 5);
-            if cg.lines().any(|l| l.contains(":pids:") && l.ends_with(&rel)) { Ok(()) } else { Err(format!("cgroup {cg}")) }
-        }) },
+                refused(env, config(env, |c| c["linux"]["mountLabel"] = json!(label)))
+            },
+        ),
+        refusal(
+            "intelRdt without resctrl refused",
+            "if no mounted resctrl pseudo-filesystem is available in the runtime mount namespace, the runtime MUST generate an error",
+            |env, _| {
+                if fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(" - resctrl ") {
+                    return Ok(());
+                }
+                refused(env, config(env, |c| c["linux"]["intelRdt"] = json!({"closID": "spec", "l3CacheSchema": "L3:0=f"})))
+            },
+        ),
+        case("memoryPolicy MPOL_BIND", "memoryPolicy sets the NUMA memory policy of the container process (mode, nodes)", |c, _| {
+            c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+        }),
+        case("memoryPolicy MPOL_INTERLEAVE", "memoryPolicy sets the NUMA memory policy of the container process (mode, nodes)", |c, _| {
+            c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_INTERLEAVE", "nodes": "0"});
+        }),
     ]
 }

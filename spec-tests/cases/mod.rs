@@ -2,12 +2,17 @@
 
 use crate::harness::Case;
 
+mod cgroups;
 mod config;
 mod config_linux;
+mod devices;
 mod features;
 mod hooks;
 mod mounts;
+mod namespaces;
 mod runtime;
+mod scenario;
+mod seccomp;
 mod support;
 
 /// Every case, in the order the suite runs them.
@@ -17,6 +22,10 @@ pub fn all() -> Vec<Case> {
     v.extend(mounts::cases());
     v.extend(hooks::cases());
     v.extend(config_linux::cases());
+    v.extend(namespaces::cases());
+    v.extend(devices::cases());
+    v.extend(cgroups::cases());
+    v.extend(seccomp::cases());
     v.extend(features::cases());
     v
 }

@@ -1,12 +1,14 @@
 //! Device access rules for the v1 devices controller, in runc's order: the
-//! config's rules, then an allow rule for each linux.devices entry, then the
-//! devices every container gets.
+//! config's rules, then the devices every container gets. A linux.devices
+//! entry is not allowed by itself: config-linux.md says the allowed device
+//! list MUST be applied in the listed order, so a deny there must hold
+//! (runc 1.1 does the same; engines list an allow rule with each device).
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 
 /// One rule: allow or deny `type major:minor access`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +72,7 @@ pub fn default_rules() -> Vec<Rule> {
 }
 
 /// The full ordered rule list for a container.
-pub fn rules(cgroup_rules: &[LinuxDeviceCgroup], devices: &[LinuxDevice]) -> Vec<Rule> {
+pub fn rules(cgroup_rules: &[LinuxDeviceCgroup]) -> Vec<Rule> {
     let mut out: Vec<Rule> = cgroup_rules
         .iter()
         .map(|r| Rule {
@@ -81,12 +83,6 @@ pub fn rules(cgroup_rules: &[LinuxDeviceCgroup], devices: &[LinuxDevice]) -> Vec
             access: r.access().clone().unwrap_or_else(|| "rwm".to_string()),
         })
         .collect();
-    out.extend(
-        devices
-            .iter()
-            .filter(|d| d.typ() != LinuxDeviceType::P)
-            .map(|d| Rule::allow(type_char(d.typ()), Some(d.major()), Some(d.minor()), "rwm")),
-    );
     out.extend(default_rules());
     out
 }
@@ -115,7 +111,7 @@ mod tests {
             r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":136}]"#,
         )
         .unwrap();
-        let rs = rules(&cg, &[]);
+        let rs = rules(&cg);
         assert_eq!(rs[0].line(), "a *:* rwm");
         assert!(!rs[0].allow);
         assert_eq!(rs[1].line(), "c 136:* rwm");

@@ -100,15 +100,26 @@ fn memory(d: &Dirs, m: &LinuxMemory, update: bool) -> Result<()> {
         || m.swappiness().is_some()
         || m.disable_oom_killer().is_some()
         || m.use_hierarchy().is_some();
-    if m.kernel().is_some() || m.kernel_tcp().is_some() {
-        crate::logging::warn(
-            "linux.resources.memory.kernel and kernelTCP are deprecated and ignored",
-        );
+    if m.kernel().is_some() {
+        crate::logging::warn("linux.resources.memory.kernel is deprecated and ignored");
+    }
+    // kernelTCP is NOT RECOMMENDED but still defined, and v1 kernels keep
+    // memory.kmem.tcp.limit_in_bytes: set it where the host has it.
+    let tcp = set(m.kernel_tcp());
+    if !any && tcp.is_none() {
+        return Ok(());
+    }
+    let dir = d.get("memory", "linux.resources.memory")?;
+    if let Some(t) = tcp {
+        check_limit(t, "memory.kernelTCP")?;
+        if !dir.join("memory.kmem.tcp.limit_in_bytes").exists() {
+            bail!("linux.resources.memory.kernelTCP needs memory.kmem.tcp.limit_in_bytes, which this host does not have");
+        }
+        write(dir, "memory.kmem.tcp.limit_in_bytes", &t.to_string())?;
     }
     if !any {
         return Ok(());
     }
-    let dir = d.get("memory", "linux.resources.memory")?;
     let val = |v: i64| {
         if v == -1 {
             "-1".to_string()

@@ -170,9 +170,6 @@ fn setup(
             .and_then(|l| l.resources().as_ref())
             .and_then(|r| r.devices().as_deref())
             .unwrap_or_default(),
-        linux
-            .and_then(|l| l.devices().as_deref())
-            .unwrap_or_default(),
     );
     let cgroup_paths = cg.paths.clone();
     cleanup.cgroups = Some(cg);

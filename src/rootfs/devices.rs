@@ -65,16 +65,46 @@ fn from_spec(d: &LinuxDevice) -> Dev {
 pub fn create_all(root: &Root, spec_devices: &[LinuxDevice], userns: bool) -> Result<()> {
     let mut all: Vec<Dev> = defaults();
     all.retain(|d| !spec_devices.iter().any(|s| s.path() == &d.path));
+    let listed = all.len();
     all.extend(spec_devices.iter().map(from_spec));
-    for d in &all {
-        create(root, d, userns).with_context(|| format!("create device {}", d.path.display()))?;
+    for (i, d) in all.iter().enumerate() {
+        create(root, d, userns, i >= listed)
+            .with_context(|| format!("create device {}", d.path.display()))?;
     }
     Ok(())
 }
 
-fn create(root: &Root, d: &Dev, userns: bool) -> Result<()> {
+/// config-linux.md: "If a file already exists at path that does not match
+/// the requested device, the runtime MUST generate an error."
+fn check_existing(dir: &std::os::fd::OwnedFd, name: &std::ffi::CStr, d: &Dev) -> Result<()> {
+    // SAFETY: fstatat into a zeroed struct, valid fd and C string.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } != 0
+    {
+        return Ok(());
+    }
+    let same_kind = st.st_mode & libc::S_IFMT == d.kind;
+    let same_dev = d.kind == libc::S_IFIFO || st.st_rdev == libc::makedev(d.major, d.minor);
+    if !(same_kind && same_dev) {
+        anyhow::bail!("a file that is not this device is already there");
+    }
+    Ok(())
+}
+
+fn create(root: &Root, d: &Dev, userns: bool, listed: bool) -> Result<()> {
     let (dir, name) = root.parent_of(&d.path)?;
-    // A file already there (from the image) is replaced.
+    if listed {
+        check_existing(&dir.fd, &name, d)?;
+    }
+    // A default device's path taken by a file (from the image) is replaced;
+    // a listed device matching what is there is made afresh (mode, owner).
     // SAFETY: valid fd and C string.
     unsafe { libc::unlinkat(dir.fd.as_raw_fd(), name.as_ptr(), 0) };
     if !userns {

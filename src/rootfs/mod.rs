@@ -91,10 +91,21 @@ pub fn prepare(s: &Setup) -> Result<()> {
 /// Makes the prepared rootfs the root: pivot_root, or MS_MOVE + chroot.
 pub fn enter(s: &Setup) -> Result<()> {
     if s.no_pivot {
-        move_root(s.rootfs)
+        move_root(s.rootfs)?;
     } else {
-        pivot(s.rootfs)
+        pivot(s.rootfs)?;
     }
+    // config-linux.md rootfsPropagation is the rootfs mount's, now "/":
+    // the propagation set before the bind (for pivot_root's sake) does
+    // not survive as such (a shared rootfs "belongs to a new peer group").
+    let linux = s.spec.linux().as_ref();
+    if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        if let Some(flag) = options::propagation(p) {
+            sys::mount(None, &c("/"), None, flag, None)
+                .with_context(|| format!("set rootfs propagation {p}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// pivot_root requires the rootfs's parent mount not to be shared.

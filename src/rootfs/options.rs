@@ -54,9 +54,11 @@ const RECURSIVE: &[(&str, u64, u64)] = &[
     ("rrelatime", ATTR_RELATIME, ATTR_ATIME),
     ("rnorelatime", 0, ATTR_ATIME),
     ("rnoatime", ATTR_NOATIME, ATTR_ATIME),
-    ("ratime", 0, ATTR_NOATIME),
+    // Leaving noatime/strictatime means the default mode, relatime: the
+    // kernel takes an atime change only as the whole field (EINVAL else).
+    ("ratime", ATTR_RELATIME, ATTR_ATIME),
     ("rstrictatime", ATTR_STRICTATIME, ATTR_ATIME),
-    ("rnostrictatime", 0, ATTR_STRICTATIME),
+    ("rnostrictatime", ATTR_RELATIME, ATTR_ATIME),
     ("rnosymfollow", ATTR_NOSYMFOLLOW, 0),
     ("rsymfollow", 0, ATTR_NOSYMFOLLOW),
 ];

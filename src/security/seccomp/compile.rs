@@ -360,6 +360,28 @@ fn emit_section(
     Ok(())
 }
 
+/// config-linux.md: "When the action doesn't support an errno, the runtime
+/// MUST print and error and fail." Only ERRNO and TRACE carry one.
+fn check_errno_actions(cfg: &LinuxSeccomp) -> Result<()> {
+    let takes_errno = |a: A| matches!(a, A::ScmpActErrno | A::ScmpActTrace);
+    if cfg.default_errno_ret().is_some() && !takes_errno(cfg.default_action()) {
+        bail!(
+            "seccomp defaultErrnoRet is set but the default action {:?} takes no errno",
+            cfg.default_action()
+        );
+    }
+    for sc in cfg.syscalls().as_deref().unwrap_or_default() {
+        if sc.errno_ret().is_some() && !takes_errno(sc.action()) {
+            bail!(
+                "seccomp errnoRet is set for {:?} but its action {:?} takes no errno",
+                sc.names(),
+                sc.action()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Compiles the filter. Architectures other than the x86 family cannot
 /// run on this host and are ignored.
 pub fn compile(cfg: &LinuxSeccomp) -> Result<Vec<libc::sock_filter>> {
@@ -369,6 +391,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<Vec<libc::sock_filter>> {
     if !cfg!(target_arch = "x86_64") {
         bail!("seccomp filters are only built for x86_64 hosts");
     }
+    check_errno_actions(cfg)?;
     let default = ret_value(cfg.default_action(), cfg.default_errno_ret());
     let archs = cfg.architectures().clone().unwrap_or_default();
     let want_x86 = archs.contains(&Arch::ScmpArchX86);
@@ -582,5 +605,30 @@ mod tests {
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["write"],"action":"SCMP_ACT_NOTIFY"}]}"#,
         );
         assert!(compile(&bad).unwrap_err().to_string().contains("write"));
+    }
+
+    #[test]
+    fn errno_on_an_action_without_one_is_refused() {
+        for (json, bad) in [
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_KILL","errnoRet":5}]}"#,
+                true,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_KILL","defaultErrnoRet":5}"#,
+                true,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":5}]}"#,
+                false,
+            ),
+            (
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_TRACE","errnoRet":5}]}"#,
+                false,
+            ),
+        ] {
+            let cfg: LinuxSeccomp = serde_json::from_str(json).unwrap();
+            assert_eq!(compile(&cfg).is_err(), bad, "{json}");
+        }
     }
 }
