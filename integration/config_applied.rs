@@ -286,3 +286,26 @@ fn tmpcopyup_starts_the_tmpfs_with_the_directory_contents() {
         "root:x:0:0:root:/root:/bin/sh\n-rw-r--r--\nwritable\ntmpfs\n"
     );
 }
+
+#[test]
+fn rootfs_propagation_is_set_on_the_container_root() {
+    // The optional fields of / in mountinfo: "shared:N" for shared, the word
+    // "unbindable" for unbindable (proc(5)).
+    for (prop, want) in [("shared", "shared:"), ("unbindable", "unbindable")] {
+        let ctx = Ctx::new("rootprop");
+        let mut c = ctx.config("awk '$5 == \"/\" {print}' /proc/self/mountinfo");
+        c["linux"]["rootfsPropagation"] = json!(prop);
+        let out = ctx.run_config(&c).ok().stdout;
+        let fields: Vec<&str> = out
+            .split(" - ")
+            .next()
+            .unwrap()
+            .split(' ')
+            .skip(6)
+            .collect();
+        assert!(
+            fields.iter().any(|f| f.starts_with(want)),
+            "{prop}: / has {fields:?} in {out:?}"
+        );
+    }
+}
