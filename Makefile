@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-report lint install clean bench
+.PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-runtime-tools spec-test-report lint install clean bench
 .PHONY: install-files static
 
 all: build
@@ -39,6 +39,12 @@ RUNTIME ?= $(BIN)/runr
 spec-test: deps
 	$(CARGO) build --bins
 	$(BIN)/runr-spec-test $(RUNTIME)
+
+# The upstream OCI runtime-tools validation suite, built from Debian's packages
+# into build/runtime-tools/ (spec-tests/runtime-tools.sh); RUNTIME=/usr/sbin/runc to compare.
+spec-test-runtime-tools: deps
+	$(CARGO) build --bins
+	bash spec-tests/runtime-tools.sh $(RUNTIME)
 
 # docs/spec-tests.md: runr and runc side by side, per section.
 spec-test-report: deps

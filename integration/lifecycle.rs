@@ -317,3 +317,27 @@ fn preserve_fds_passes_extra_fds_and_nothing_else_leaks() {
     assert_eq!(fds.len(), 4, "{listing}");
     assert!(!listing.contains("fd3.txt"), "{listing}");
 }
+
+#[test]
+fn kill_signal_zero_probes_the_init() {
+    let ctx = Ctx::new("kill0");
+    let b = ctx.bundle("sleep 1000");
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    // Signal 0 sends nothing: the container stays as it was.
+    ctx.runr(&["kill", &id, "0"]).ok();
+    assert_eq!(ctx.state(&id)["status"], "created");
+    ctx.runr(&["start", &id]).ok();
+    ctx.runr(&["kill", &id, "0"]).ok();
+    ctx.runr(&["kill", "--all", &id, "0"]).ok();
+    assert_eq!(ctx.state(&id)["status"], "running");
+    ctx.runr(&["kill", &id, "KILL"]).ok();
+    ctx.wait_status(&id, "stopped");
+    let out = ctx.runr(&["kill", &id, "0"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("container not running"), "{out:?}");
+    ctx.runr(&["delete", &id]).ok();
+    let out = ctx.runr(&["kill", &id, "0"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("container does not exist"), "{out:?}");
+}

@@ -3,7 +3,8 @@
 //! runtime's or the container's namespaces) is up to the caller:
 //! prestart and createRuntime in `create`'s parent before pivot_root,
 //! createContainer in the init before pivot_root, startContainer in the
-//! init before execve, poststart in `start`, poststop in `delete`.
+//! init before execve, poststart in `start`, poststop in `delete`. A
+//! failing poststart or poststop hook is a warning; any other is an error.
 
 use std::io::{Read, Seek, Write};
 use std::os::unix::process::CommandExt;

@@ -38,11 +38,12 @@ const NAMES: &[(&str, i32)] = &[
     ("SYS", libc::SIGSYS),
 ];
 
-/// Parses a signal; the error is runc's `unknown signal "FOO"`.
+/// Parses a signal; the error is runc's `unknown signal "FOO"`. Signal 0 is
+/// kill(2)'s existence probe: it checks the init is there and sends nothing.
 pub fn parse(s: &str) -> Result<i32, String> {
     let unknown = || format!("unknown signal {s:?}");
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=64).contains(&n) {
+        return if (0..=64).contains(&n) {
             Ok(n)
         } else {
             Err(unknown())
@@ -86,7 +87,8 @@ mod tests {
         assert_eq!(parse("34"), Ok(34));
         assert_eq!(parse("RTMIN+1"), Ok(libc::SIGRTMIN() + 1));
         assert_eq!(parse("FOO"), Err("unknown signal \"FOO\"".to_string()));
-        assert!(parse("0").is_err());
+        assert_eq!(parse("0"), Ok(0));
+        assert!(parse("-1").is_err());
         assert!(parse("65").is_err());
     }
 }

@@ -168,7 +168,10 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     check_int(unsafe { libc::kill(pid, sig) }).map(|_| ())
 }
 
-/// Marks every fd from `from` upwards close-on-exec.
+/// Marks every fd from `from` upwards close-on-exec. It runs after seccomp
+/// is loaded: a profile that predates close_range (5.9) makes it fail with
+/// EPERM or ENOSYS, and then each fd listed in /proc/self/fd is marked with
+/// fcntl, the calls every profile allows (runc does only that).
 pub fn cloexec_from(from: libc::c_uint) -> io::Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let ret = unsafe {
@@ -179,7 +182,36 @@ pub fn cloexec_from(from: libc::c_uint) -> io::Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    check(ret).map(|_| ())
+    match check(ret) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::ENOSYS)) => {
+            cloexec_listed(from)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// cloexec_from by /proc/self/fd. The fd of the listing itself is marked
+/// too, which is harmless: it is closed when the listing is dropped.
+fn cloexec_listed(from: libc::c_uint) -> io::Result<()> {
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        let name = entry?.file_name();
+        let Some(fd) = name.to_str().and_then(|n| n.parse::<RawFd>().ok()) else {
+            continue;
+        };
+        if fd < from as RawFd {
+            continue;
+        }
+        // SAFETY: F_GETFD/F_SETFD only read and set the fd's flags.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            // The listing's own fd, closed since.
+            continue;
+        }
+        // SAFETY: as above.
+        check_int(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) })?;
+    }
+    Ok(())
 }
 
 /// Resets every signal to its default action and unblocks all of them; used

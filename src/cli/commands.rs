@@ -104,8 +104,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             println!("{json}");
         }
         Command::Kill { all, id, signal } => {
-            let sig = crate::signal::parse(signal).map_err(anyhow::Error::msg)?;
+            // runc looks the container up before it parses the signal.
             let (locked, state) = store.open(id)?;
+            let sig = crate::signal::parse(signal).map_err(anyhow::Error::msg)?;
             container::kill::kill(&locked, &state, sig, *all)?;
         }
         Command::Delete { force, id } => match store.open(id) {

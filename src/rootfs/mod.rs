@@ -43,11 +43,7 @@ fn c(s: &str) -> CString {
 /// mounts, devices. The createContainer hooks run after it, then `enter`.
 pub fn prepare(s: &Setup) -> Result<()> {
     let linux = s.spec.linux().as_ref();
-    let prop = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
-        Some(p) if !p.is_empty() => options::propagation(p)
-            .with_context(|| format!("unknown linux.rootfsPropagation {p:?}"))?,
-        _ => libc::MS_SLAVE | libc::MS_REC,
-    };
+    let prop = rootfs_propagation(s)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
     sys::mount(None, &c("/"), None, prop, None).context("set propagation of /")?;
     make_parent_private(s.rootfs)?;
     let rootfs_c = sys::cstr(s.rootfs)?;
@@ -88,22 +84,33 @@ pub fn prepare(s: &Setup) -> Result<()> {
     Ok(())
 }
 
+/// linux.rootfsPropagation as mount flags, if the config sets it.
+fn rootfs_propagation(s: &Setup) -> Result<Option<libc::c_ulong>> {
+    match s
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    {
+        Some(p) if !p.is_empty() => options::propagation(p)
+            .map(Some)
+            .with_context(|| format!("unknown linux.rootfsPropagation {p:?}")),
+        _ => Ok(None),
+    }
+}
+
 /// Makes the prepared rootfs the root: pivot_root, or MS_MOVE + chroot.
+/// The new root is the rootfs bind, private like its parent:
+/// linux.rootfsPropagation is set on it here, as it is the container's
+/// rootfs that the field is about (shared, unbindable, ...).
 pub fn enter(s: &Setup) -> Result<()> {
     if s.no_pivot {
         move_root(s.rootfs)?;
     } else {
         pivot(s.rootfs)?;
     }
-    // config-linux.md rootfsPropagation is the rootfs mount's, now "/":
-    // the propagation set before the bind (for pivot_root's sake) does
-    // not survive as such (a shared rootfs "belongs to a new peer group").
-    let linux = s.spec.linux().as_ref();
-    if let Some(p) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
-        if let Some(flag) = options::propagation(p) {
-            sys::mount(None, &c("/"), None, flag, None)
-                .with_context(|| format!("set rootfs propagation {p}"))?;
-        }
+    if let Some(prop) = rootfs_propagation(s)? {
+        sys::mount(None, &c("/"), None, prop, None).context("set propagation of the rootfs")?;
     }
     Ok(())
 }
