@@ -118,19 +118,17 @@ fn hook_timeout_fails_create() {
 }
 
 #[test]
-fn failing_start_hooks_fail_start_and_delete_the_container() {
+fn failing_start_container_hook_fails_start_and_deletes_the_container() {
     let ctx = Ctx::new("hookstart");
-    for kind in ["startContainer", "poststart"] {
-        let mut c = ctx.config("sleep 1000");
-        c["hooks"] = failing(kind, json!({}));
-        let b = ctx.bundle_with(&c);
-        let id = ctx.id();
-        ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
-        let out = ctx.runr(&["start", &id]);
-        assert_eq!(out.code, 1, "{kind}: {out:?}");
-        assert!(out.stderr.contains(&format!("{kind} hook #0")), "{out:?}");
-        ctx.assert_gone(&id);
-    }
+    let mut c = ctx.config("sleep 1000");
+    c["hooks"] = failing("startContainer", json!({}));
+    let b = ctx.bundle_with(&c);
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    let out = ctx.runr(&["start", &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("startContainer hook #0"), "{out:?}");
+    ctx.assert_gone(&id);
 }
 
 #[test]
@@ -144,4 +142,40 @@ fn failing_poststop_is_a_warning() {
         out.stderr.contains("level=warning") && out.stderr.contains("poststop hook #0"),
         "{out:?}"
     );
+}
+
+#[test]
+fn failing_poststart_and_poststop_hooks_are_warnings_and_the_rest_run() {
+    // runtime.md: the runtime MUST log a warning, but the remaining hooks
+    // and lifecycle continue as if the hook had succeeded.
+    let ctx = Ctx::new("hookwarn");
+    let marks = ctx.dir.join("marks");
+    let m = marks.to_str().unwrap();
+    let mut c = ctx.config("sleep 1000");
+    let bad = json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]});
+    let mark = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo {name} >> {m}")]});
+    c["hooks"] = json!({
+        "poststart": [bad.clone(), mark("poststart")],
+        "poststop": [bad, mark("poststop")]
+    });
+    let b = ctx.bundle_with(&c);
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    let out = ctx.runr(&["start", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("level=warning") && out.stderr.contains("poststart hook #0"),
+        "{out:?}"
+    );
+    assert_eq!(ctx.state(&id)["status"], "running");
+    ctx.runr(&["kill", &id, "KILL"]).ok();
+    ctx.wait_status(&id, "stopped");
+    let out = ctx.runr(&["delete", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("poststop hook #0"), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(&marks).unwrap(),
+        "poststart\npoststop\n"
+    );
+    ctx.assert_gone(&id);
 }

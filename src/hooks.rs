@@ -3,7 +3,8 @@
 //! runtime's or the container's namespaces) is up to the caller:
 //! prestart and createRuntime in `create`'s parent before pivot_root,
 //! createContainer in the init before pivot_root, startContainer in the
-//! init before execve, poststart in `start`, poststop in `delete`.
+//! init before execve, poststart in `start`, poststop in `delete`. A
+//! failing poststart or poststop hook is a warning; any other is an error.
 
 use std::io::{Read, Seek, Write};
 use std::os::unix::process::CommandExt;
@@ -83,6 +84,33 @@ pub fn run(spec: &Spec, kind: Kind, state: &HookState) -> Result<()> {
             .with_context(|| format!("{} hook #{i} ({})", kind.name(), h.path().display()))?;
     }
     Ok(())
+}
+
+/// Runs every hook of a kind, in order, where a failure does not stop the
+/// lifecycle (runtime.md: "If any poststart [poststop] hook fails, the
+/// runtime MUST log a warning, but the remaining hooks and lifecycle
+/// continue as if the hook had succeeded"): each failure is a warning.
+pub fn run_warn(spec: &Spec, kind: Kind, state: &HookState) {
+    let hooks = of(spec, kind);
+    if hooks.is_empty() {
+        return;
+    }
+    let json = match serde_json::to_vec(state) {
+        Ok(j) => j,
+        Err(e) => {
+            crate::logging::warn(&format!("{} hooks: state as JSON: {e}", kind.name()));
+            return;
+        }
+    };
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, &json) {
+            crate::logging::warn(&format!(
+                "{} hook #{i} ({}): {e:#}",
+                kind.name(),
+                h.path().display()
+            ));
+        }
+    }
 }
 
 fn memfd(name: &str) -> Result<std::fs::File> {

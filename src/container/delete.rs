@@ -19,7 +19,8 @@ pub fn delete(locked: Locked, state: &State, force: bool) -> Result<()> {
 }
 
 /// Kills whatever is left, removes cgroups and state, then runs the
-/// poststop hooks (a failing one is a warning: the delete stands).
+/// poststop hooks (a failing one is a warning: the others run and the
+/// delete stands).
 pub fn destroy(locked: Locked, state: &State) -> Result<()> {
     let spec = if state.hooks {
         locked.saved_spec().ok()
@@ -28,9 +29,7 @@ pub fn destroy(locked: Locked, state: &State) -> Result<()> {
     };
     remove(locked, state)?;
     if let Some(spec) = spec {
-        if let Err(e) = hooks::run(&spec, Kind::Poststop, &state.hook_state("stopped")) {
-            crate::logging::warn(&format!("{e:#}"));
-        }
+        hooks::run_warn(&spec, Kind::Poststop, &state.hook_state("stopped"));
     }
     Ok(())
 }

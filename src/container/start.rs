@@ -55,8 +55,7 @@ pub fn start(locked: &Locked, state: &State) -> Result<(), Failure> {
     }
     if state.hooks {
         let spec = locked.saved_spec().map_err(Failure::MustDestroy)?;
-        hooks::run(&spec, Kind::Poststart, &state.hook_state("running"))
-            .map_err(Failure::MustDestroy)?;
+        hooks::run_warn(&spec, Kind::Poststart, &state.hook_state("running"));
     }
     Ok(())
 }
