@@ -311,3 +311,20 @@ fn profile_without_close_range_still_runs_with_only_stdio() {
     // 3 is ls's own listing of the directory.
     assert_eq!(out, "fds: 0 1 2 3\n");
 }
+
+#[test]
+fn profile_refusing_getcwd_fails_with_the_reason() {
+    let ctx = Ctx::new("scgetcwd");
+    // The cwd check (CVE-2024-21626) needs getcwd; refused, the error says so.
+    let c = with_seccomp(
+        &ctx,
+        "true",
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO"}]}),
+    );
+    let out = ctx.run_config(&c);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("getcwd: operation not permitted"),
+        "{out:?}"
+    );
+}

@@ -81,8 +81,16 @@ pub fn prepare(
     // A cwd reached through a leaked fd (/proc/self/fd/N, CVE-2024-21626)
     // lies outside the root: the kernel reports it "(unreachable)".
     // (glibc turns that into ENOENT.)
-    let inside =
-        std::env::current_dir().is_ok_and(|p| p.is_absolute() && !p.starts_with("(unreachable)"));
+    let inside = match std::env::current_dir() {
+        Ok(p) => p.is_absolute() && !p.starts_with("(unreachable)"),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => false,
+        // getcwd refused (a seccomp rule): the check cannot be made.
+        Err(e) => bail!(
+            "check that cwd {} is inside the container's root: getcwd: {}",
+            process.cwd().display(),
+            crate::logging::tidy(&e.to_string())
+        ),
+    };
     if !inside {
         bail!(
             "cwd {} is outside the container's root",
