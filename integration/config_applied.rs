@@ -309,3 +309,83 @@ fn rootfs_propagation_is_set_on_the_container_root() {
         );
     }
 }
+
+#[test]
+fn capabilities_runr_cannot_grant_are_a_warning() {
+    // Every capability the kernel knows, in every set. Those runr's own
+    // bounding set lacks (a restricted host) are left out with a warning;
+    // the container gets all the others.
+    let ctx = Ctx::new("capsall");
+    let own = status_field(
+        &std::fs::read_to_string("/proc/self/status").unwrap(),
+        "CapBnd",
+    );
+    let own = u64::from_str_radix(&own, 16).unwrap();
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    const NAMES: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+    let all: Vec<String> = NAMES[..=last.min(40) as usize]
+        .iter()
+        .map(|n| format!("CAP_{n}"))
+        .collect();
+    let mut c = ctx.config("cat /proc/self/status");
+    c["process"]["capabilities"] =
+        json!({"bounding": all, "effective": all, "permitted": all, "inheritable": all});
+    let out = ctx.run_config(&c).ok();
+    let want = own & ((1u64 << (last.min(40) + 1)) - 1);
+    for k in ["CapEff", "CapPrm", "CapBnd", "CapInh"] {
+        assert_eq!(status_field(&out.stdout, k), format!("{want:016x}"), "{k}");
+    }
+    let missing = (0..=last.min(40)).any(|c| own & (1 << c) == 0);
+    assert_eq!(
+        out.stderr
+            .contains("ignoring unknown or unavailable capabilities"),
+        missing,
+        "{out:?}"
+    );
+}

@@ -167,15 +167,24 @@ impl CapSets {
     }
 }
 
-/// Turns a list of names into a mask; unknown names are returned apart so the
-/// caller can warn about them, as runc does.
+/// Whether runr's own bounding set still has a capability: one it lacks (a
+/// restricted environment) cannot be granted to the container.
+fn in_own_bounding(cap: u32) -> bool {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) == 1 }
+}
+
+/// Turns a list of names into a mask; unknown names, and capabilities runr
+/// cannot grant, are returned apart so the caller can warn about them
+/// (config.md: they "MUST be logged as a warning", and runtimes "SHOULD NOT
+/// fail" on capabilities that cannot be granted).
 pub fn mask_of<'a>(names: impl IntoIterator<Item = &'a str>) -> (u64, Vec<String>) {
     let last = last_cap();
     let mut mask = 0u64;
     let mut unknown = Vec::new();
     for n in names {
         match by_name(n) {
-            Some(c) if c <= last => mask |= 1 << c,
+            Some(c) if c <= last && in_own_bounding(c) => mask |= 1 << c,
             _ => unknown.push(n.to_string()),
         }
     }
