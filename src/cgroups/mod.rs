@@ -18,10 +18,24 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 
-/// Writes one cgroup file, naming the file and value on failure.
+/// Writes one cgroup file, naming the file and value on failure. The file is
+/// not created: a control file this kernel lacks (blkio.leaf_weight without
+/// CFQ) says so, where creating it would fail with "permission denied".
 pub fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
+    use std::io::Write;
     let p = dir.join(file);
-    fs::write(&p, value).with_context(|| format!("write {value:?} to {}", p.display()))
+    let r = fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .and_then(|mut f| f.write_all(value.as_bytes()));
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => bail!(
+            "write {value:?} to {}: this kernel has no {file}",
+            p.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("write {value:?} to {}", p.display())),
+    }
 }
 
 /// Every pid listed in `dir` and the cgroups below it.
@@ -622,6 +636,28 @@ pub fn is_frozen(paths: &BTreeMap<String, PathBuf>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn write_names_a_control_file_the_kernel_lacks() {
+        let dir = std::env::temp_dir().join(format!("runr-test-cgwrite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = super::write(&dir, "blkio.leaf_weight", "300").unwrap_err();
+        assert!(
+            format!("{err:#}").ends_with("this kernel has no blkio.leaf_weight"),
+            "{err:#}"
+        );
+        assert!(
+            !dir.join("blkio.leaf_weight").exists(),
+            "it must not be created"
+        );
+        std::fs::write(dir.join("cpu.shares"), "").unwrap();
+        super::write(&dir, "cpu.shares", "512").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("cpu.shares")).unwrap(),
+            "512"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     use super::*;
 
     const MOUNTINFO: &str = "\
