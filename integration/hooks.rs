@@ -132,48 +132,6 @@ fn failing_start_container_hook_fails_start_and_deletes_the_container() {
 }
 
 #[test]
-fn failing_poststart_hook_is_a_warning_and_the_next_one_runs() {
-    let ctx = Ctx::new("hookpoststart");
-    let mark = ctx.dir.join("second-poststart");
-    let mut c = ctx.config("sleep 1000");
-    c["hooks"] = failing("poststart", json!({}));
-    c["hooks"]["poststart"].as_array_mut().unwrap().push(
-        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", mark.display())]}),
-    );
-    let b = ctx.bundle_with(&c);
-    let id = ctx.id();
-    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
-    let out = ctx.runr(&["start", &id]);
-    let st = ctx.runr(&["state", &id]);
-    ctx.runr(&["delete", "--force", &id]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("level=warning") && out.stderr.contains("poststart hook #0"),
-        "{out:?}"
-    );
-    assert!(st.stdout.contains("\"running\""), "{st:?}");
-    assert!(mark.exists(), "the second poststart hook did not run");
-}
-
-#[test]
-fn failing_poststop_is_a_warning() {
-    let ctx = Ctx::new("hookpoststop");
-    let mark = ctx.dir.join("second-poststop");
-    let mut c = ctx.config("true");
-    c["hooks"] = failing("poststop", json!({}));
-    c["hooks"]["poststop"].as_array_mut().unwrap().push(
-        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}", mark.display())]}),
-    );
-    let out = ctx.run_config(&c);
-    assert!(mark.exists(), "the second poststop hook did not run");
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        out.stderr.contains("level=warning") && out.stderr.contains("poststop hook #0"),
-        "{out:?}"
-    );
-}
-
-#[test]
 fn failing_poststart_and_poststop_hooks_are_warnings_and_the_rest_run() {
     // runtime.md: the runtime MUST log a warning, but the remaining hooks
     // and lifecycle continue as if the hook had succeeded.

@@ -341,3 +341,31 @@ fn kill_signal_zero_probes_the_init() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("container does not exist"), "{out:?}");
 }
+
+#[test]
+fn start_fails_when_the_exec_fails_after_release() {
+    // The program is there at create, gone at start: the init is released,
+    // its execve fails, and start must say so rather than succeed.
+    let ctx = Ctx::new("execgone");
+    let host = ctx.dir.join("prog");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::copy("/bin/busybox", host.join("true")).unwrap();
+    let mut c = ctx.config("true");
+    c["process"]["args"] = serde_json::json!(["/prog/true"]);
+    c["mounts"].as_array_mut().unwrap().push(serde_json::json!(
+        {"destination": "/prog", "type": "bind", "source": host.to_str().unwrap(), "options": ["bind"]}
+    ));
+    let b = ctx.bundle_with(&c);
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    std::fs::remove_file(host.join("true")).unwrap();
+    let out = ctx.runr(&["start", &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("exec \\\"/prog/true\\\": no such file or directory"),
+        "{out:?}"
+    );
+    ctx.runr(&["delete", "--force", &id]);
+    ctx.assert_gone(&id);
+}

@@ -12,7 +12,7 @@ use crate::sys;
 
 /// Why start failed: either nothing happened, or the container was
 /// started far enough that it must now be stopped and deleted (a failing
-/// startContainer hook, runtime-spec lifecycle steps 7 and 12).
+/// startContainer hook or exec, runtime-spec lifecycle steps 8-12).
 pub enum Failure {
     Refused(anyhow::Error),
     MustDestroy(anyhow::Error),
@@ -39,12 +39,14 @@ pub fn start(locked: &Locked, state: &State) -> Result<(), Failure> {
     std::fs::remove_file(&path)
         .with_context(|| format!("remove exec fifo {}", path.display()))
         .map_err(Failure::MustDestroy)?;
-    match report.first() {
-        Some(b'0') => {}
-        Some(b'1') => {
+    // "0": released and exec'd. "1" and the error: a startContainer hook
+    // failed. "0", then "1" and the error: released, but the exec failed.
+    match report.as_slice() {
+        [b'0'] => {}
+        [b'1', msg @ ..] | [b'0', b'1', msg @ ..] => {
             return Err(Failure::MustDestroy(anyhow!(
                 "{}",
-                String::from_utf8_lossy(&report[1..])
+                String::from_utf8_lossy(msg)
             )));
         }
         _ => {

@@ -231,7 +231,7 @@ fn write_sysctls(sysctl: &std::collections::HashMap<String, String>) -> Result<(
 
 /// Blocks on the exec fifo until `runr start`, runs the startContainer
 /// hooks, reports to `start` through the fifo ("0", or "1" and the error),
-/// then execs the process.
+/// then execs the process (a failed exec adds "1" and the error).
 fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
     let fifo_path = CString::new(format!("/proc/self/fd/{}", a.fifo.as_raw_fd()))?;
     let w = sys::open(&fifo_path, libc::O_WRONLY, 0).context("open exec fifo")?;
@@ -259,6 +259,11 @@ fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible>
         .as_ref()
         .context("process must be set")?;
     let r = finish::exec(process, &exe, a.preserve_fds);
+    if let Err(e) = &r {
+        // `start` has read "0" and reads on until end-of-file: what
+        // follows tells it the exec failed, and why.
+        report(format!("1{e:#}").as_bytes());
+    }
     drop(w);
     r
 }
