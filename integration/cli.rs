@@ -405,5 +405,11 @@ fn every_command_help_documents_its_flags() {
             o.status.success() && String::from_utf8_lossy(&o.stdout).contains(&about),
             "{name} -h"
         );
+        // Go's single-dash -help is --help.
+        let o = std::process::Command::new(crate::common::runr())
+            .args([name, "-help"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), help, "{name} -help");
     }
 }

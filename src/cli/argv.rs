@@ -81,6 +81,11 @@ pub fn normalize(args: Vec<String>) -> Vec<String> {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (body, None),
             };
+            // clap adds --help itself, so it is not among the flags.
+            if name == "help" && inline.is_none() {
+                out.push("--help".into());
+                continue;
+            }
             let Some(flag) = find(&[&local, &global], name) else {
                 out.push(a);
                 continue;
@@ -151,6 +156,15 @@ mod tests {
             v.push("c1");
             assert_eq!(n(&v), ["runr", "create", "--bundle=/b", "c1"], "{form:?}");
         }
+    }
+
+    #[test]
+    fn single_dash_help_is_help() {
+        assert_eq!(n(&["runr", "-help"]), ["runr", "--help"]);
+        assert_eq!(
+            n(&["runr", "create", "-help"]),
+            ["runr", "create", "--help"]
+        );
     }
 
     #[test]
