@@ -24,15 +24,27 @@ const KNOWN_RUNC_DEVIATIONS: &str = "
 Known runc 1.1.5 deviations behind its failures (runr follows the spec):
 
 - hooks order: config.md says poststart hooks \"MUST be called after the user-specified process
-  is executed but before the start operation returns\"; runc 1.1.5 runs them inside create.
+  is executed but before the start operation returns\"; runc 1.1.5 runs them inside create, so
+  they read status `created` rather than `running` on stdin.
 - failing startContainer hook: config.md says \"if a hook returns a non-zero exit code, then
-  an error MUST be generated\"; runc 1.1.5's start exits 0.
+  an error MUST be generated\" (runtime.md: \"generate an error, stop the container\"); runc
+  1.1.5's start exits 0.
+- failing poststart hook: runtime.md says \"the runtime MUST log a warning, but the remaining
+  hooks and lifecycle continue as if the hook had succeeded\"; runc 1.1.5 fails create.
+- failing poststop hook: runtime.md says the same of poststop; runc 1.1.5's delete exits 0 but
+  skips the poststop hooks after the failing one.
+- tmpfs mode=: config.md mounts take the filesystem's options (mount(8)); runc 1.1.5 chmods a
+  tmpfs to the mode of the directory it is mounted on, so `mode=` is lost when that exists.
+- ociVersion: config.md says ociVersion is REQUIRED and \"MUST be in SemVer v2.0.0 format\";
+  runc 1.1.5 creates a container without one or with `not-a-version` (runtime.md lets a
+  runtime validate config.json; runr does).
 - personality: `linux.personality` arrived in runc 1.2; 1.1.5 ignores it (the process keeps
   x86_64).
 - time namespace: `{\"type\": \"time\"}` and `timeOffsets` arrived in runc 1.2; 1.1.5 refuses
   the namespace type (\"namespace time does not exist\").
 - domainname: runc 1.1.5 leaves the UTS domain name unset (`(none)`) although config.md says
-  it \"MUST\" be set in the container's UTS namespace.
+  it \"MUST\" be set in the container's UTS namespace; as it ignores the field, it also
+  accepts a domainname without a UTS namespace of the container's own.
 ";
 
 fn setup(rt: &Path, tag: &str) -> Env {

@@ -84,7 +84,8 @@ pub fn cases() -> Vec<Case> {
         }) },
         Case { section: "config.md hooks", name: "relative hook path refused", must: "hook path: this specification extends the IEEE standard in that path MUST be absolute", patch: nothing, check: Some(|env, _| {
             let mut c = sleeping(env);
-            c["hooks"] = json!({"createRuntime": [{"path": "bin/true"}]});
+            // A bare name that a PATH search would find.
+            c["hooks"] = json!({"createRuntime": [{"path": "true"}]});
             create_fails(env, c).map(|_| ())
         }) },
         Case { section: "config.md hooks", name: "failing prestart hook fails create", must: "if any prestart hook fails, the runtime MUST generate an error, stop the container", patch: nothing, check: Some(|env, _| {
