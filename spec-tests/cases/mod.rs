@@ -8,11 +8,13 @@ mod features;
 mod hooks;
 mod mounts;
 mod runtime;
+mod runtime_linux;
 mod support;
 
 /// Every case, in the order the suite runs them.
 pub fn all() -> Vec<Case> {
     let mut v = runtime::cases();
+    v.extend(runtime_linux::cases());
     v.extend(config::cases());
     v.extend(mounts::cases());
     v.extend(hooks::cases());
