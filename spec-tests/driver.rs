@@ -28,7 +28,7 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
   they read status `created` rather than `running` on stdin.
 - failing startContainer hook: config.md says \"if a hook returns a non-zero exit code, then
   an error MUST be generated\" (runtime.md: \"generate an error, stop the container\"); runc
-  1.1.5's start exits 0.
+  1.1.5's start exits 0 (and leaves the poststop hooks to the later delete).
 - failing poststart hook: runtime.md says \"the runtime MUST log a warning, but the remaining
   hooks and lifecycle continue as if the hook had succeeded\"; runc 1.1.5 fails create.
 - failing poststop hook: runtime.md says the same of poststop; runc 1.1.5's delete exits 0 but

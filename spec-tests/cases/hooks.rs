@@ -189,6 +189,24 @@ pub fn cases() -> Vec<Case> {
             let _ = fs::remove_file(env.rootfs.join("hooks").join(&name));
             cleanup(env, &id, ensure(o.code == 0 && got.trim() == "in-container", || format!("start {} {}; hook wrote {got:?}", o.code, o.stderr.trim())))
         }) },
+        Case { section: "config.md hooks", name: "poststop runs after a failed create", must: "if any createRuntime hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12 (destroy), then 13: poststop hooks MUST be invoked", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "crfail");
+            let mut c = sleeping(env);
+            c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}/poststop", d.display())]}]});
+            create_fails(env, c)?;
+            ensure(d.join("poststop").exists(), || "no poststop hook ran".into())
+        }) },
+        Case { section: "config.md hooks", name: "poststop runs after a failed start", must: "if any startContainer hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12, then 13: poststop hooks MUST be invoked", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "scfailstop");
+            let mut c = sleeping(env);
+            c["hooks"] = json!({"startContainer": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}/poststop", d.display())]}]});
+            let (id, _) = created(env, c)?;
+            let code = env.rt(&["start", &id]).code;
+            let ran_before_delete = d.join("poststop").exists();
+            let _ = env.rt(&["delete", &id]);
+            let ran = d.join("poststop").exists();
+            cleanup(env, &id, ensure(code != 0 && ran, || format!("start exited {code}; poststop ran (before delete {ran_before_delete}) {ran}")))
+        }) },
     ]
 }
 
