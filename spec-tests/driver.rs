@@ -40,6 +40,8 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
   runtime validate config.json; runr does).
 - personality: `linux.personality` arrived in runc 1.2; 1.1.5 ignores it (the process keeps
   x86_64).
+- process.scheduler, process.ioPriority, process.execCPUAffinity: these config.md fields arrived
+  in runc 1.2; 1.1.5 ignores them (the process keeps SCHED_OTHER, no I/O priority, every CPU).
 - time namespace: `{\"type\": \"time\"}` and `timeOffsets` arrived in runc 1.2; 1.1.5 refuses
   the namespace type (\"namespace time does not exist\").
 - domainname: runc 1.1.5 leaves the UTS domain name unset (`(none)`) although config.md says

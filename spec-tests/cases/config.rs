@@ -221,5 +221,17 @@ pub fn cases() -> Vec<Case> {
             let st = if cr == 0 { env.rt(&["start", &id]).code } else { 1 };
             cleanup(env, &id, ensure(cr != 0 || st != 0, || "create and start both exited 0".into()))
         }) },
+        Case { section: "config.md", name: "scheduler", must: "process.scheduler: the scheduler properties (policy, nice) set with sched_setattr(2)", patch: |c, _| {
+            c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+        }, check: None },
+        Case { section: "config.md", name: "scheduler idle", must: "process.scheduler.policy: SCHED_IDLE is a valid policy", patch: |c, _| {
+            c["process"]["scheduler"] = json!({"policy": "SCHED_IDLE"});
+        }, check: None },
+        Case { section: "config.md", name: "ioPriority", must: "process.ioPriority: class and priority applied with ioprio_set(2)", patch: |c, _| {
+            c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+        }, check: None },
+        Case { section: "config.md", name: "execCPUAffinity final", must: "process.execCPUAffinity.final: the CPUs the process runs on after joining the container's cgroup", patch: |c, _| {
+            c["process"]["execCPUAffinity"] = json!({"final": "0"});
+        }, check: None },
     ]
 }
