@@ -91,14 +91,24 @@ fn run_all(
     let env = setup(rt, tag);
     let mut out = Vec::new();
     for (i, case) in cases::all().into_iter().enumerate() {
-        let r = match case.check {
+        // A panicking case fails alone; the rest run and the cleanup below
+        // still happens.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match case.check {
             Some(f) => f(&env, case.name),
             None => {
                 let mut c = env.base();
                 (case.patch)(&mut c, &env);
                 env.run_checker(c)
             }
-        };
+        }))
+        .unwrap_or_else(|p| {
+            let why = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("the case panicked: {why}"))
+        });
         if !quiet {
             match &r {
                 Ok(()) => println!(

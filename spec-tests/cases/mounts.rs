@@ -149,15 +149,23 @@ fn submounts(env: &Env, opts: &[&str], script: &str, want: &str) -> Result<(), S
     if !m.is_ok_and(|s| s.success()) {
         return Err("could not mount a tmpfs in the suite's temp dir".into());
     }
+    // Unmounted however the case ends, a panic included.
+    let _mounted = Unmount(sub.clone());
     fs::write(sub.join("marker"), "").unwrap();
     let mut c = env.base();
     push_mount(
         &mut c,
         json!({"destination": "/data", "type": "bind", "source": d, "options": opts}),
     );
-    let r = sh_says(env, c, script, want);
-    let _ = Command::new("umount").arg("-l").arg(&sub).status();
-    r
+    sh_says(env, c, script, want)
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
 }
 
 /// A bind mount given as type `typ` (or none) with the bind option.
