@@ -79,8 +79,12 @@ fn failing(kind: &str, extra: Value) -> Value {
 fn failing_create_hooks_fail_create_and_leave_nothing() {
     let ctx = Ctx::new("hookfail");
     for kind in ["prestart", "createRuntime", "createContainer"] {
+        // Lifecycle steps 12 and 13: destroyed, then the poststop hooks.
+        let mark = ctx.dir.join(format!("poststop-after-{kind}"));
         let mut c = ctx.config("true");
         c["hooks"] = failing(kind, json!({}));
+        c["hooks"]["poststop"] =
+            json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", mark.display())]}]);
         let b = ctx.bundle_with(&c);
         let id = ctx.id();
         let out = ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]);
@@ -90,6 +94,9 @@ fn failing_create_hooks_fail_create_and_leave_nothing() {
             "{out:?}"
         );
         ctx.assert_gone(&id);
+        let st: Value = serde_json::from_slice(&std::fs::read(&mark).unwrap()).unwrap();
+        assert_eq!(st["status"], "stopped", "{kind}: {st}");
+        assert_eq!(st["id"], id.as_str());
     }
     let mut c = ctx.config("true");
     c["hooks"] = json!({"createRuntime": [{"path": "/no/such/hook"}]});

@@ -253,6 +253,26 @@ pub fn validate_process(process: &Process) -> Result<()> {
 }
 
 fn validate_rest(spec: &Spec) -> Result<()> {
+    use crate::hooks::Kind;
+    for kind in [
+        Kind::Prestart,
+        Kind::CreateRuntime,
+        Kind::CreateContainer,
+        Kind::StartContainer,
+        Kind::Poststart,
+        Kind::Poststop,
+    ] {
+        for h in crate::hooks::of(spec, kind) {
+            // config.md: "path MUST be absolute" (no PATH search).
+            if !h.path().is_absolute() {
+                bail!(
+                    "{} hook path {:?} must be an absolute path",
+                    kind.name(),
+                    h.path()
+                );
+            }
+        }
+    }
     for m in spec.mounts().iter().flatten() {
         if !m.destination().is_absolute() {
             bail!(
@@ -456,6 +476,17 @@ mod tests {
         assert!(with(r#"{"type":"ipc"}"#, "vm.swappiness")
             .unwrap_err()
             .contains("separate kernel namespace"));
+    }
+
+    #[test]
+    fn relative_hook_path_is_refused() {
+        let s = MINIMAL.replace(
+            r#""linux":"#,
+            r#""hooks":{"poststop":[{"path":"true"}]},"linux":"#,
+        );
+        let (spec, _) = parse(s.as_bytes()).unwrap();
+        let err = validate(&spec).unwrap_err().to_string();
+        assert!(err.contains("poststop hook path"), "{err}");
     }
 
     #[test]

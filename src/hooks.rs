@@ -23,10 +23,16 @@ pub struct HookState<'a> {
     pub oci_version: &'a str,
     pub id: &'a str,
     pub status: &'a str,
+    /// 0 (left out) once a failed create has no process.
+    #[serde(skip_serializing_if = "no_pid")]
     pub pid: i32,
     pub bundle: &'a Path,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<&'a std::collections::HashMap<String, String>>,
+}
+
+fn no_pid(pid: &i32) -> bool {
+    *pid == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

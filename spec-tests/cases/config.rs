@@ -91,7 +91,7 @@ pub fn cases() -> Vec<Case> {
             c["root"]["path"] = json!(env.dir.join("no-such-rootfs"));
             create_fails(env, c).map(|_| ())
         }) },
-        Case { section: "config.md", name: "process.args missing refused", must: "process.args (array of strings, REQUIRED)", patch: nothing, check: Some(|env, _| {
+        Case { section: "config.md", name: "process.args missing refused", must: "process.args: at least one entry is REQUIRED (non-Windows); without args there is nothing to run", patch: nothing, check: Some(|env, _| {
             let mut c = env.base();
             c["process"].as_object_mut().unwrap().remove("args");
             create_fails(env, c).map(|_| ())
@@ -158,7 +158,7 @@ pub fn cases() -> Vec<Case> {
             let set = json!(["CAP_KILL", "CAP_NO_SUCH_THING"]);
             c["process"]["capabilities"] = json!({"bounding": set, "effective": set, "permitted": set});
         }, check: None },
-        Case { section: "config.md", name: "rlimits: every type", must: "process.rlimits: for each entry, getrlimit(3) on type MUST give soft and hard", patch: |c, _| {
+        Case { section: "config.md", name: "rlimits: every type", must: "process.rlimits: for each entry, getrlimit(3) on type MUST succeed; rlim_cur and rlim_max MUST match soft and hard", patch: |c, _| {
             let l = |t: &str, s: u64, h: u64| json!({"type": t, "soft": s, "hard": h});
             c["process"]["rlimits"] = json!([
                 l("RLIMIT_CPU", 100000, 200000), l("RLIMIT_FSIZE", 1 << 40, 1 << 41), l("RLIMIT_DATA", 1 << 34, 1 << 35),
@@ -192,12 +192,12 @@ pub fn cases() -> Vec<Case> {
             let got = fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap_or_default();
             cleanup(env, &id, ensure(st.success() && got.trim() == "123", || format!("create {st}; oom_score_adj {got:?}")))
         }) },
-        Case { section: "config.md", name: "hostname without a UTS namespace refused", must: "hostname: on Linux, you can only set this if your bundle creates a new UTS namespace", patch: nothing, check: Some(|env, _| {
+        Case { section: "config.md", name: "hostname without a UTS namespace refused", must: "hostname changes the hostname in the container UTS namespace, which may be the runtime UTS namespace: runc and runr refuse rather than rename the host", patch: nothing, check: Some(|env, _| {
             let mut c = sleeping(env);
             c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts");
             create_fails(env, c).map(|_| ())
         }) },
-        Case { section: "config.md", name: "domainname without a UTS namespace refused", must: "domainname: setting it needs a new UTS namespace, like hostname", patch: nothing, check: Some(|env, _| {
+        Case { section: "config.md", name: "domainname without a UTS namespace refused", must: "domainname changes the domainname in the container UTS namespace, which may be the runtime one: refused as for hostname, never set on the host", patch: nothing, check: Some(|env, _| {
             let mut c = sleeping(env);
             c.as_object_mut().unwrap().remove("hostname");
             c["domainname"] = json!("spec.example");
@@ -221,5 +221,17 @@ pub fn cases() -> Vec<Case> {
             let st = if cr == 0 { env.rt(&["start", &id]).code } else { 1 };
             cleanup(env, &id, ensure(cr != 0 || st != 0, || "create and start both exited 0".into()))
         }) },
+        Case { section: "config.md", name: "scheduler", must: "process.scheduler: the scheduler properties (policy, nice) set with sched_setattr(2)", patch: |c, _| {
+            c["process"]["scheduler"] = json!({"policy": "SCHED_BATCH", "nice": 7});
+        }, check: None },
+        Case { section: "config.md", name: "scheduler idle", must: "process.scheduler.policy: SCHED_IDLE is a valid policy", patch: |c, _| {
+            c["process"]["scheduler"] = json!({"policy": "SCHED_IDLE"});
+        }, check: None },
+        Case { section: "config.md", name: "ioPriority", must: "process.ioPriority: class and priority applied with ioprio_set(2)", patch: |c, _| {
+            c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BE", "priority": 6});
+        }, check: None },
+        Case { section: "config.md", name: "execCPUAffinity final", must: "process.execCPUAffinity.final: the CPUs the process runs on after joining the container's cgroup", patch: |c, _| {
+            c["process"]["execCPUAffinity"] = json!({"final": "0"});
+        }, check: None },
     ]
 }

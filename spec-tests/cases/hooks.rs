@@ -84,7 +84,8 @@ pub fn cases() -> Vec<Case> {
         }) },
         Case { section: "config.md hooks", name: "relative hook path refused", must: "hook path: this specification extends the IEEE standard in that path MUST be absolute", patch: nothing, check: Some(|env, _| {
             let mut c = sleeping(env);
-            c["hooks"] = json!({"createRuntime": [{"path": "bin/true"}]});
+            // A bare name that a PATH search would find.
+            c["hooks"] = json!({"createRuntime": [{"path": "true"}]});
             create_fails(env, c).map(|_| ())
         }) },
         Case { section: "config.md hooks", name: "failing prestart hook fails create", must: "if any prestart hook fails, the runtime MUST generate an error, stop the container", patch: nothing, check: Some(|env, _| {
@@ -152,6 +153,59 @@ pub fn cases() -> Vec<Case> {
             let o = env.rt(&["delete", &id]);
             let seen = fs::read_to_string(d.join("seen")).unwrap_or_default();
             cleanup(env, &id, ensure(o.code == 0 && seen.trim() == "gone", || format!("delete exited {}; the hook saw the container {seen:?}", o.code)))
+        }) },
+        Case { section: "config.md hooks", name: "prestart runs once the namespaces exist", must: "prestart: called after the runtime environment has been created (e.g. the network namespace could be specified in this hook)", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "prens");
+            let mut c = sleeping(env);
+            let script = format!("pid=$(sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/'); readlink /proc/$pid/ns/net > {}/ns", d.display());
+            c["hooks"] = json!({"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+            let (id, st) = created(env, c)?;
+            let want = ns_of(st["pid"].as_i64().unwrap_or(0), "net");
+            let got = fs::read_to_string(d.join("ns")).unwrap_or_default();
+            let host = ns_of(std::process::id() as i64, "net");
+            cleanup(env, &id, ensure(got.trim() == want && want != host, || format!("the hook saw {got:?}; container {want:?}, host {host:?}")))
+        }) },
+        Case { section: "config.md hooks", name: "createContainer runs before pivot_root", must: "createContainer: called after the runtime environment has been created but before the pivot_root or any equivalent operation", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "ccroot");
+            let mut c = sleeping(env);
+            // The suite's dir is reachable before pivot_root, not after.
+            c["hooks"] = json!({"createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", format!("test -d {0} && echo before > {0}/where", d.display())]}]});
+            let (id, _) = created(env, c)?;
+            let got = fs::read_to_string(d.join("where")).unwrap_or_default();
+            cleanup(env, &id, ensure(got.trim() == "before", || format!("the hook wrote {got:?}")))
+        }) },
+        Case { section: "config.md hooks", name: "startContainer path resolves in the container", must: "startContainer: the path MUST resolve in the container namespace; it is executed there", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "scpath");
+            let name = format!("spec-hook-{}.sh", env.id());
+            // A script that exists in the container (as /hooks/NAME) only.
+            fs::write(env.rootfs.join("hooks").join(&name), "#!/bin/sh\necho in-container > /out/seen\n").unwrap();
+            std::fs::set_permissions(env.rootfs.join("hooks").join(&name), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            let mut c = sleeping(env);
+            bind_dir(&mut c, &d, "/out");
+            c["hooks"] = json!({"startContainer": [{"path": format!("/hooks/{name}")}]});
+            let (id, _) = created(env, c)?;
+            let o = env.rt(&["start", &id]);
+            let got = fs::read_to_string(d.join("seen")).unwrap_or_default();
+            let _ = fs::remove_file(env.rootfs.join("hooks").join(&name));
+            cleanup(env, &id, ensure(o.code == 0 && got.trim() == "in-container", || format!("start {} {}; hook wrote {got:?}", o.code, o.stderr.trim())))
+        }) },
+        Case { section: "config.md hooks", name: "poststop runs after a failed create", must: "if any createRuntime hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12 (destroy), then 13: poststop hooks MUST be invoked", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "crfail");
+            let mut c = sleeping(env);
+            c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}/poststop", d.display())]}]});
+            create_fails(env, c)?;
+            ensure(d.join("poststop").exists(), || "no poststop hook ran".into())
+        }) },
+        Case { section: "config.md hooks", name: "poststop runs after a failed start", must: "if any startContainer hook fails, the runtime MUST generate an error, stop the container, and continue the lifecycle at step 12, then 13: poststop hooks MUST be invoked", patch: nothing, check: Some(|env, _| {
+            let d = host_dir(env, "scfailstop");
+            let mut c = sleeping(env);
+            c["hooks"] = json!({"startContainer": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}/poststop", d.display())]}]});
+            let (id, _) = created(env, c)?;
+            let code = env.rt(&["start", &id]).code;
+            let ran_before_delete = d.join("poststop").exists();
+            let _ = env.rt(&["delete", &id]);
+            let ran = d.join("poststop").exists();
+            cleanup(env, &id, ensure(code != 0 && ran, || format!("start exited {code}; poststop ran (before delete {ran_before_delete}) {ran}")))
         }) },
     ]
 }

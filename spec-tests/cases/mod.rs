@@ -11,6 +11,7 @@ mod hooks;
 mod mounts;
 mod namespaces;
 mod runtime;
+mod runtime_linux;
 mod scenario;
 mod seccomp;
 mod support;
@@ -18,6 +19,7 @@ mod support;
 /// Every case, in the order the suite runs them.
 pub fn all() -> Vec<Case> {
     let mut v = runtime::cases();
+    v.extend(runtime_linux::cases());
     v.extend(config::cases());
     v.extend(mounts::cases());
     v.extend(hooks::cases());

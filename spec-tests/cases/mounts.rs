@@ -75,8 +75,21 @@ pub fn cases() -> Vec<Case> {
             sh_says(env, c, "touch /data/new 2>/dev/null && echo wrote || echo refused", "refused")?;
             ensure(!d.join("new").exists(), || "the source changed".into())
         }) },
-        Case { section: "config.md mounts", name: "rbind carries submounts", must: "rbind: a recursive bind mount, submounts of the source included", patch: nothing, check: Some(|env, _| submounts(env, "rbind", "sub")) },
-        Case { section: "config.md mounts", name: "bind leaves submounts out", must: "bind (not rbind): only the source mount, not its submounts", patch: nothing, check: Some(|env, _| submounts(env, "bind", "none")) },
+        Case { section: "config.md mounts", name: "rbind carries submounts", must: "rbind: a recursive bind mount, submounts of the source included", patch: nothing, check: Some(|env, _| submounts(env, &["rbind"], SEES_SUB, "sub")) },
+        Case { section: "config.md mounts", name: "bind leaves submounts out", must: "bind (not rbind): only the source mount, not its submounts", patch: nothing, check: Some(|env, _| submounts(env, &["bind"], SEES_SUB, "none")) },
+        Case { section: "config.md mounts", name: "rro makes submounts read-only", must: "the runtime SHOULD implement the recursive option rro (mount_setattr(2) MOUNT_ATTR_RDONLY with AT_RECURSIVE)", patch: nothing, check: Some(|env, _| submounts(env, &["rbind", "rro"], WRITES_SUB, "refused")) },
+        Case { section: "config.md mounts", name: "ro on rbind leaves submounts alone", must: "ro applies to the mount itself (mount(8)); only rro is recursive", patch: nothing, check: Some(|env, _| submounts(env, &["rbind", "ro"], WRITES_SUB, "wrote")) },
+        Case { section: "config.md mounts", name: "rnoexec reaches submounts", must: "the runtime SHOULD implement the recursive option rnoexec", patch: nothing, check: Some(|env, _| submounts(env, &["rbind", "rnoexec"], EXECS_SUB, "refused")) },
+        Case { section: "config.md mounts", name: "bind with type none", must: "a mount is a bind mount if it has either bind or rbind in the options (type none)", patch: nothing, check: Some(|env, _| typed_bind(env, Some("none"))) },
+        Case { section: "config.md mounts", name: "bind without a type", must: "type (string, OPTIONAL); a mount is a bind mount if it has either bind or rbind in the options", patch: nothing, check: Some(|env, _| typed_bind(env, None)) },
+        Case { section: "config.md mounts", name: "bind nosuid, nodev, noexec", must: "mount options nosuid, nodev, noexec on a bind mount (checked by behaviour)", patch: |c, env| {
+            for cap in ["bounding", "effective", "permitted"] {
+                c["process"]["capabilities"][cap].as_array_mut().unwrap().push(json!("CAP_MKNOD"));
+            }
+            let d = env.dir.join(format!("bindflags-{}", env.n.get()));
+            fs::create_dir_all(&d).unwrap();
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/data", "type": "bind", "source": d, "options": ["rbind", "nosuid", "nodev", "noexec"]}));
+        }, check: None },
         Case { section: "config.md mounts", name: "bind of a file", must: "bind mount source may be a file; the destination file is created", patch: nothing, check: Some(|env, _| {
             let d = host_dir(env, "bindfile");
             fs::write(d.join("f"), "file content\n").unwrap();
@@ -119,9 +132,13 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-/// A host directory with a tmpfs mounted inside it, bound into the
-/// container with `opt`: "sub" if the submount shows, else "none".
-fn submounts(env: &Env, opt: &str, want: &str) -> Result<(), String> {
+const SEES_SUB: &str = "test -e /data/sub/marker && echo sub || echo none";
+const WRITES_SUB: &str = "touch /data/sub/new 2>/dev/null && echo wrote || echo refused";
+const EXECS_SUB: &str = "printf '#!/bin/sh\\necho ran\\n' > /data/sub/x && chmod +x /data/sub/x && { /data/sub/x 2>/dev/null || echo refused; }";
+
+/// A host directory with a tmpfs mounted inside it (at sub/), bound into
+/// the container at /data with `opts`; `script`'s output must be `want`.
+fn submounts(env: &Env, opts: &[&str], script: &str, want: &str) -> Result<(), String> {
     let d = host_dir(env, "submnt");
     let sub = d.join("sub");
     fs::create_dir_all(&sub).unwrap();
@@ -132,18 +149,34 @@ fn submounts(env: &Env, opt: &str, want: &str) -> Result<(), String> {
     if !m.is_ok_and(|s| s.success()) {
         return Err("could not mount a tmpfs in the suite's temp dir".into());
     }
+    // Unmounted however the case ends, a panic included.
+    let _mounted = Unmount(sub.clone());
     fs::write(sub.join("marker"), "").unwrap();
     let mut c = env.base();
     push_mount(
         &mut c,
-        json!({"destination": "/data", "type": "bind", "source": d, "options": [opt]}),
+        json!({"destination": "/data", "type": "bind", "source": d, "options": opts}),
     );
-    let r = sh_says(
-        env,
-        c,
-        "test -e /data/sub/marker && echo sub || echo none",
-        want,
-    );
-    let _ = Command::new("umount").arg("-l").arg(&sub).status();
-    r
+    sh_says(env, c, script, want)
+}
+
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A bind mount given as type `typ` (or none) with the bind option.
+fn typed_bind(env: &Env, typ: Option<&str>) -> Result<(), String> {
+    let d = host_dir(env, "typedbind");
+    fs::write(d.join("marker"), "bound\n").unwrap();
+    let mut m = json!({"destination": "/data", "source": d, "options": ["rbind"]});
+    if let Some(t) = typ {
+        m["type"] = json!(t);
+    }
+    let mut c = env.base();
+    push_mount(&mut c, m);
+    sh_says(env, c, "cat /data/marker", "bound")
 }

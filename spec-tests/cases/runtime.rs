@@ -200,12 +200,10 @@ pub fn cases() -> Vec<Case> {
         Case { section: "runtime.md", name: "delete removes the container's cgroup", must: "deleting a container MUST delete the resources that were created during the create step", patch: nothing, check: Some(|env, _| {
             let (id, st) = created(env, sleeping(env))?;
             let pid = st["pid"].as_i64().unwrap_or(0);
-            let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-            let Some(path) = cg.lines().find_map(|l| l.strip_prefix(|c: char| c.is_ascii_digit()).and_then(|l| l.strip_prefix(":pids:"))).map(str::to_string) else {
-                return cleanup(env, &id, Err(format!("no pids cgroup in {cg:?}")));
+            let Some(dir) = cgroup_dir(pid) else {
+                return cleanup(env, &id, Err(format!("no cgroup found for pid {pid}")));
             };
-            let dir = Path::new("/sys/fs/cgroup/pids").join(path.trim_start_matches('/'));
-            let before = dir.exists() && path != "/";
+            let before = dir.exists();
             let d = env.rt(&["delete", "--force", &id]).code;
             ensure(before && d == 0 && !dir.exists(), || format!("cgroup {} existed {before}, delete {d}, still there {}", dir.display(), dir.exists()))
         }) },
@@ -313,4 +311,31 @@ fn kill_form(env: &Env, sig: &str) -> Result<(), String> {
             })
         }),
     )
+}
+
+/// The container's own cgroup directory: its pids cgroup (v1), else its
+/// unified (v2) one.
+fn cgroup_dir(pid: i64) -> Option<std::path::PathBuf> {
+    let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let mut unified = None;
+    for l in text.lines() {
+        let mut f = l.splitn(3, ':');
+        let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
+        let rel = path.trim_start_matches('/');
+        if rel.is_empty() {
+            continue;
+        }
+        if ctrl.split(',').any(|c| c == "pids") {
+            return Some(Path::new("/sys/fs/cgroup/pids").join(rel));
+        }
+        if ctrl.is_empty() {
+            let base = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+                "/sys/fs/cgroup"
+            } else {
+                "/sys/fs/cgroup/unified"
+            };
+            unified = Some(Path::new(base).join(rel));
+        }
+    }
+    unified
 }

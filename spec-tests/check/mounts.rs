@@ -114,7 +114,9 @@ pub fn check(t: &mut Tap, cfg: &Value) {
                 || format!("f_flag {flags:#x}"),
             );
         }
-        if typ == "tmpfs" && !opts.contains(&"ro") {
+        // Behaviour where the process may write: tmpfs, and binds of the
+        // suite's own temp dirs (never a read-only one).
+        if (typ == "tmpfs" || bind) && !opts.contains(&"ro") && dest != "/spec" {
             let noexec = opts.contains(&"noexec");
             if let Some(ran) = exec_probe(dest) {
                 t.check(

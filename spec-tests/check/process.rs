@@ -271,12 +271,71 @@ pub fn check(t: &mut Tap, cfg: &Value) {
             });
         }
     }
+    sched(t, p);
     if let Some(adj) = p["oomScoreAdj"].as_i64() {
         let got = fs::read_to_string("/proc/self/oom_score_adj").unwrap_or_default();
         t.check(
             got.trim() == adj.to_string(),
             "config.md process.oomScoreAdj",
             || got.clone(),
+        );
+    }
+}
+
+/// process.scheduler, process.ioPriority and process.execCPUAffinity.final
+/// as the kernel reports them for this process.
+fn sched(t: &mut Tap, p: &Value) {
+    let s = &p["scheduler"];
+    if let Some(policy) = s["policy"].as_str() {
+        let want = [
+            ("SCHED_OTHER", 0),
+            ("SCHED_FIFO", 1),
+            ("SCHED_RR", 2),
+            ("SCHED_BATCH", 3),
+            ("SCHED_IDLE", 5),
+            ("SCHED_DEADLINE", 6),
+        ]
+        .iter()
+        .find(|(n, _)| *n == policy)
+        .map(|x| x.1);
+        // SAFETY: plain queries of this process.
+        let got = unsafe { libc::sched_getscheduler(0) } & !0x4000_0000;
+        t.check(
+            Some(got) == want,
+            "config.md process.scheduler.policy",
+            || format!("policy {got}"),
+        );
+        if let Some(nice) = s["nice"].as_i64() {
+            // SAFETY: as above.
+            let got = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+            t.check(
+                i64::from(got) == nice,
+                "config.md process.scheduler.nice",
+                || format!("nice {got}"),
+            );
+        }
+    }
+    let io = &p["ioPriority"];
+    if let Some(class) = io["class"].as_str() {
+        let c = match class {
+            "IOPRIO_CLASS_RT" => 1,
+            "IOPRIO_CLASS_BE" => 2,
+            "IOPRIO_CLASS_IDLE" => 3,
+            _ => -1,
+        };
+        let want = (c << 13) | io["priority"].as_i64().unwrap_or(0);
+        // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, self).
+        let got = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, 0) };
+        t.check(got == want, "config.md process.ioPriority", || {
+            format!("ioprio {got:#x} want {want:#x}")
+        });
+    }
+    if let Some(cpus) = p["execCPUAffinity"]["final"].as_str() {
+        let got = status_field("Cpus_allowed_list");
+        t.check(
+            got == cpus,
+            "config.md process.execCPUAffinity.final",
+            || format!("Cpus_allowed_list {got}"),
         );
     }
 }

@@ -83,7 +83,25 @@ pub fn create(store: &Store, id: &str, opts: &CreateOpts) -> Result<Created> {
         cgroups: None,
         pid: None,
     };
-    let state = setup(id, opts, &config, init_console, &mut cleanup)?;
+    let state = match setup(id, opts, &config, init_console, &mut cleanup) {
+        Ok(s) => s,
+        Err(e) => {
+            // runtime-spec lifecycle: a failed create is destroyed (step
+            // 12), then the poststop hooks run (step 13), as runc does.
+            let pid = cleanup.pid.unwrap_or(0);
+            drop(cleanup);
+            let state = HookState {
+                oci_version: OCI_VERSION,
+                id,
+                status: "stopped",
+                pid,
+                bundle: &config.bundle,
+                annotations: config.spec.annotations().as_ref(),
+            };
+            hooks::run_warn(&config.spec, Kind::Poststop, &state);
+            return Err(e);
+        }
+    };
     let locked = cleanup.disarm();
     Ok(Created {
         locked,
