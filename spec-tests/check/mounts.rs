@@ -145,8 +145,10 @@ pub fn check(t: &mut Tap, cfg: &Value) {
                     .any(|k| o.starts_with(k))
             }) {
                 let (k, v) = o.split_once('=').unwrap();
+                // mountinfo shows the gid as the initial user namespace
+                // sees it.
                 let norm = if k == "gid" {
-                    format!("{k}={v}")
+                    format!("{k}={}", host_gid(v.parse().unwrap_or(0)))
                 } else {
                     format!("{k}={:o}", u32::from_str_radix(v, 8).unwrap_or(0))
                 };
@@ -193,6 +195,21 @@ pub fn check(t: &mut Tap, cfg: &Value) {
             || format!("{m:?}"),
         );
     }
+}
+
+/// The host's gid for a gid of this user namespace (/proc/self/gid_map).
+fn host_gid(gid: u64) -> u64 {
+    let map = std::fs::read_to_string("/proc/self/gid_map").unwrap_or_default();
+    map.lines()
+        .filter_map(|l| {
+            let n: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            (n.len() == 3 && gid >= n[0] && gid < n[0] + n[2]).then(|| n[1] + gid - n[0])
+        })
+        .next()
+        .unwrap_or(gid)
 }
 
 fn absolute(dest: &str) -> String {
