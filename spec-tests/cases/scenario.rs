@@ -50,11 +50,17 @@ pub fn create(env: &Env, cfg: Value) -> Result<Running<'_>, String> {
 /// runtime.md: a config the runtime cannot apply MUST make create fail
 /// with an error (exit non-zero, a message on stderr); nothing may run.
 pub fn refused(env: &Env, cfg: Value) -> Result<(), String> {
-    match create(env, cfg) {
-        Ok(r) => Err(format!("create succeeded (pid {})", r.pid)),
-        Err(e) if e.trim() == "create failed:" => Err("create failed without a message".into()),
-        Err(_) => Ok(()),
+    let b = env.bundle(cfg);
+    let id = env.id();
+    let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
+    if o.code == 0 {
+        let _ = env.rt(&["delete", "--force", &id]);
+        return Err("create succeeded".into());
     }
+    if o.stderr.trim().is_empty() {
+        return Err(format!("create exited {} without a message", o.code));
+    }
+    Ok(())
 }
 
 /// Runs `cfg` to its end (create, start, wait for stopped) and returns
