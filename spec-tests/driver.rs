@@ -36,6 +36,9 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
 - rootfsPropagation shared: config-linux.md says \"the rootfs mount belongs to a new peer
   group\"; runc 1.1.5 sets it on / before binding the rootfs, then makes the parent private for
   pivot_root, so the rootfs comes out private (no `shared:N` in mountinfo).
+- rootfsPropagation slave: config-linux.md says the rootfs \"receives propagation events from the
+  host\"; runc 1.1.5 makes the rootfs's parent mount private for pivot_root, so a mount made
+  on the host under the rootfs never reaches the container.
 - rootfsPropagation unbindable: runc 1.1.5 makes / unbindable and then bind-mounts the rootfs
   from it: create fails (\"flags: 0x5000: invalid argument\").
 - personality: an unknown domain is accepted too (1.1.5 ignores `linux.personality`).
