@@ -96,6 +96,24 @@ pub fn cases() -> Vec<Case> {
         checker_case("memory disableOOMKiller", "disableOOMKiller true disables the OOM killer", |c, _| {
             res(c, "memory", json!({"limit": 67108864, "disableOOMKiller": true}))
         }),
+        checker_case("memory useHierarchy", "useHierarchy true enables hierarchical memory accounting", |c, _| {
+            res(c, "memory", json!({"useHierarchy": true}))
+        }),
+        Case {
+            section: S,
+            name: "blockIO leafWeight (refused where blkio has no leaf weight)",
+            must: "leafWeight: weight of the cgroup's tasks against its child cgroups; runtime.md: create MUST error if it cannot apply the config",
+            patch: nothing,
+            check: Some(|env, _| {
+                let mut c = env.base();
+                c["linux"]["resources"]["blockIO"] = json!({"leafWeight": 300});
+                // Only CFQ had leaf weights; the checker cannot read them back.
+                if host_has("blkio/blkio.leaf_weight") {
+                    return super::scenario::create(env, c).map(|_| ());
+                }
+                refused(env, c)
+            }),
+        },
         checker_case("cpu shares", "cpu.shares specifies a relative share of CPU time", |c, _| res(c, "cpu", json!({"shares": 512}))),
         checker_case("cpu quota and period", "cpu.quota: time in microseconds all tasks can run during one period", |c, _| {
             res(c, "cpu", json!({"quota": 50000, "period": 200000}))

@@ -25,6 +25,10 @@ fn plain(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
+fn flag(v: &Value) -> String {
+    if v.as_bool() == Some(true) { "1" } else { "0" }.into()
+}
+
 fn pids(v: &Value) -> String {
     match v.as_i64() {
         Some(n) if n <= 0 => "max".into(),
@@ -56,6 +60,11 @@ const RULES: &[Rule] = &[
         &["memory/memory.kmem.tcp.limit_in_bytes"],
     ),
     ("/memory/swappiness", plain, &["memory/memory.swappiness"]),
+    (
+        "/memory/useHierarchy",
+        flag,
+        &["memory/memory.use_hierarchy"],
+    ),
     (
         "/cpu/shares",
         plain,
