@@ -211,6 +211,16 @@ pub fn check(t: &mut Tap, cfg: &Value) {
             || format!("{got:?}"),
         );
     }
+    // unified keys are cgroup v2 file names in the container's cgroup.
+    for (k, v) in res["unified"].as_object().into_iter().flatten() {
+        let got = read(&[k.as_str()]);
+        let want = v.as_str().unwrap_or("").trim();
+        t.check(
+            got.as_deref().map(str::trim) == Some(want),
+            &format!("config-linux.md unified {k}"),
+            || format!("{got:?}"),
+        );
+    }
     let new_cgroupns = cfg["linux"]["namespaces"]
         .as_array()
         .into_iter()

@@ -394,9 +394,29 @@ fn namespaces(t: &mut Tap, linux: &Value) {
     }
 }
 
+/// config-linux.md mountLabel: the SELinux context of the container's
+/// mounts (tmpfs mounts show it as their context= option).
+fn mount_label(t: &mut Tap, linux: &Value) {
+    let Some(label) = linux["mountLabel"].as_str().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let dev = info
+        .lines()
+        .rev()
+        .find(|l| l.split(' ').nth(4) == Some("/dev"));
+    let ok = dev.is_some_and(|l| {
+        l.contains(&format!("context=\"{label}\"")) || l.contains(&format!("context={label}"))
+    });
+    t.check(ok, "config-linux.md mountLabel on /dev", || {
+        format!("{dev:?}")
+    });
+}
+
 pub fn check(t: &mut Tap, cfg: &Value) {
     let linux = &cfg["linux"];
     namespaces(t, linux);
+    mount_label(t, linux);
     default_devices(t);
     dev_links(t);
     file_descriptors(t);
