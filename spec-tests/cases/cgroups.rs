@@ -65,6 +65,17 @@ fn cg_line(pid: i64, ctrl: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Whether a directory called `name` is left in a cgroup hierarchy.
+fn cgroup_dir_left(name: &str) -> bool {
+    fn find(dir: &Path, name: &str, depth: u32) -> bool {
+        fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+            e.file_type().is_ok_and(|t| t.is_dir())
+                && (e.file_name() == name || (depth > 0 && find(&e.path(), name, depth - 1)))
+        })
+    }
+    find(Path::new("/sys/fs/cgroup"), name, 5)
+}
+
 fn checker_case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> Case {
     Case {
         section: S,
@@ -303,8 +314,15 @@ pub fn cases() -> Vec<Case> {
                 let r = create(env, config(env, |c| c["linux"]["cgroupsPath"] = json!(rel)))?;
                 let line = cg_line(r.pid, "pids");
                 drop(r);
-                // The parent the runtime made stays (runc's way): remove it.
-                rmdir_named(Path::new("/sys/fs/cgroup"), &top, 5);
+                // The parent the runtime made stays (runc's way): remove it
+                // (again a moment later if a hierarchy was still busy).
+                for _ in 0..20 {
+                    rmdir_named(Path::new("/sys/fs/cgroup"), &top, 5);
+                    if !cgroup_dir_left(&top) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
                 all(&[(line.ends_with(&rel), format!("pids cgroup {line:?}"))])
             }),
         },

@@ -233,7 +233,8 @@ pub fn cases() -> Vec<Case> {
                 if fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(" - resctrl ") {
                     return Ok(());
                 }
-                refused(env, config(env, |c| c["linux"]["intelRdt"] = json!({"closID": "spec", "l3CacheSchema": "L3:0=f"})))
+                let c = config(env, |c| c["linux"]["intelRdt"] = json!({"closID": "spec", "l3CacheSchema": "L3:0=f"}));
+                super::scenario::refused_naming(env, c, &["intelRdt", "Intel RDT", "resctrl"])
             },
         ),
         case("memoryPolicy MPOL_BIND", "memoryPolicy sets the NUMA memory policy of the container process (mode, nodes)", |c, _| {
