@@ -47,6 +47,38 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
 - domainname: runc 1.1.5 leaves the UTS domain name unset (`(none)`) although config.md says
   it \"MUST\" be set in the container's UTS namespace; as it ignores the field, it also
   accepts a domainname without a UTS namespace of the container's own.
+- rootfsPropagation shared: config-linux.md says \"the rootfs mount belongs to a new peer
+  group\"; runc 1.1.5 sets it on / before binding the rootfs, then makes the parent private for
+  pivot_root, so the rootfs comes out private (no `shared:N` in mountinfo).
+- rootfsPropagation slave: config-linux.md says the rootfs \"receives propagation events from the
+  host\"; runc 1.1.5 makes the rootfs's parent mount private for pivot_root, so a mount made
+  on the host under the rootfs never reaches the container.
+- rootfsPropagation unbindable: runc 1.1.5 makes / unbindable and then bind-mounts the rootfs
+  from it: create fails (\"flags: 0x5000: invalid argument\").
+- personality: an unknown domain is accepted too (1.1.5 ignores `linux.personality`).
+- memoryPolicy (runtime-spec 1.3): 1.1.5 ignores `linux.memoryPolicy`; the process keeps
+  MPOL_DEFAULT.
+- user namespace joined by path: config-linux.md says the runtime \"MUST place the container
+  process in the namespace associated with that path\"; 1.1.5 refuses a joined user namespace
+  without uidMappings (\"User namespaces enabled, but no uid mappings found\"), though the
+  namespace has its maps already.
+- time namespace: also joined by path (\"namespace time does not exist\").
+- listed /dev/null: a config listing /dev/null itself (devices MUST be available) fails create
+  in 1.1.5: \"error reopening /dev/null inside container: open /dev/null: operation not
+  permitted\".
+- existing file at a device path: config-linux.md says \"If a file already exists at path that
+  does not match the requested device, the runtime MUST generate an error\"; 1.1.5 ignores the
+  EEXIST from mknod and goes on.
+- memory.kernelTCP: 1.1.5 ignores it; this v1 kernel has memory.kmem.tcp.limit_in_bytes and
+  takes the value.
+- cpu.burst and cpu.idle: arrived in runc 1.2; 1.1.5 leaves cpu.cfs_burst_us and cpu.idle at 0.
+- seccomp errnoRet with SCMP_ACT_KILL: config-linux.md says \"When the action doesn't support an
+  errno, the runtime MUST print and error and fail\"; 1.1.5 loads the filter.
+- seccomp flags: 1.1.5 refuses every `flags` value (\"seccomp flags are not yet supported by
+  runc\"); its features document lists none either.
+- mount options ratime, rnostrictatime, remount: features.md says the runtime \"MUST recognize
+  the elements\" of mountOptions; runc 1.1.5 lists them but a bind mount with each fails (the
+  kernel refuses clearing one atime bit: EINVAL; remount of the fresh bind fails).
 ";
 
 fn setup(rt: &Path, tag: &str) -> Env {

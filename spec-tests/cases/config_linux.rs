@@ -36,6 +36,64 @@ fn push(c: &mut Value, key: &str, v: String) {
     c["linux"][key].as_array_mut().unwrap().push(json!(v));
 }
 
+/// A shared bind of the suite's rootfs in the suite's own temp dir (so the
+/// container's rootfs has a peer on the host), unmounted on drop.
+struct SharedRoot(std::path::PathBuf);
+
+impl SharedRoot {
+    fn new(env: &Env) -> Result<SharedRoot, String> {
+        let p = env.dir.join(format!("shared-root-{}", env.n.get()));
+        fs::create_dir_all(&p).map_err(|e| e.to_string())?;
+        let sh = |args: &[&str]| {
+            std::process::Command::new("mount")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let r = SharedRoot(p.clone());
+        let p = p.to_str().unwrap();
+        if !sh(&["--bind", env.rootfs.to_str().unwrap(), p]) || !sh(&["--make-shared", p]) {
+            return Err("could not make a shared bind of the rootfs".into());
+        }
+        Ok(r)
+    }
+}
+
+impl Drop for SharedRoot {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-R", "-l"])
+            .arg(&self.0)
+            .status();
+        let _ = fs::remove_dir(&self.0);
+    }
+}
+
+/// Mounts a tmpfs on the host under the container's (shared) rootfs after
+/// create, and tells whether the container sees it.
+fn host_mount_seen(env: &Env, prop: &str) -> Result<bool, String> {
+    let root = SharedRoot::new(env)?;
+    let r = super::scenario::create(
+        env,
+        config(env, |c| {
+            c["root"]["path"] = json!(root.0);
+            c["linux"]["rootfsPropagation"] = json!(prop);
+        }),
+    )?;
+    let target = root.0.join("tmp");
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "spec-propagation"])
+        .arg(&target)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err("mount a tmpfs on the host".into());
+    }
+    let info = fs::read_to_string(format!("/proc/{}/mountinfo", r.pid)).unwrap_or_default();
+    drop(r);
+    Ok(info.lines().any(|l| l.contains(" spec-propagation ")))
+}
+
 fn case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> Case {
     Case {
         section: S,
@@ -125,6 +183,22 @@ pub fn cases() -> Vec<Case> {
         case("rootfsPropagation unbindable", "unbindable: the rootfs mount is a private mount that cannot be bind-mounted", |c, _| {
             c["linux"]["rootfsPropagation"] = json!("unbindable");
         }),
+        refusal(
+            "rootfsPropagation slave: a host mount appears",
+            "slave: the rootfs mount receives propagation events from the host (something mounted on the host also appears in the container)",
+            |env, _| match host_mount_seen(env, "slave")? {
+                true => Ok(()),
+                false => Err("a tmpfs mounted on the host under the rootfs did not appear".into()),
+            },
+        ),
+        refusal(
+            "rootfsPropagation private: a host mount stays out",
+            "private: the rootfs mount doesn't receive mount propagation events from the host",
+            |env, _| match host_mount_seen(env, "private")? {
+                false => Ok(()),
+                true => Err("a tmpfs mounted on the host under the rootfs appeared".into()),
+            },
+        ),
         refusal("rootfsPropagation unknown value refused", "rootfsPropagation is either shared, slave, private or unbindable; runtime.md: create MUST error", |env, _| {
             refused(env, config(env, |c| c["linux"]["rootfsPropagation"] = json!("spec-nope")))
         }),
@@ -159,7 +233,8 @@ pub fn cases() -> Vec<Case> {
                 if fs::read_to_string("/proc/self/mountinfo").unwrap_or_default().contains(" - resctrl ") {
                     return Ok(());
                 }
-                refused(env, config(env, |c| c["linux"]["intelRdt"] = json!({"closID": "spec", "l3CacheSchema": "L3:0=f"})))
+                let c = config(env, |c| c["linux"]["intelRdt"] = json!({"closID": "spec", "l3CacheSchema": "L3:0=f"}));
+                super::scenario::refused_naming(env, c, &["intelRdt", "Intel RDT", "resctrl"])
             },
         ),
         case("memoryPolicy MPOL_BIND", "memoryPolicy sets the NUMA memory policy of the container process (mode, nodes)", |c, _| {

@@ -50,10 +50,37 @@ pub fn create(env: &Env, cfg: Value) -> Result<Running<'_>, String> {
 /// runtime.md: a config the runtime cannot apply MUST make create fail
 /// with an error (exit non-zero, a message on stderr); nothing may run.
 pub fn refused(env: &Env, cfg: Value) -> Result<(), String> {
-    match create(env, cfg) {
-        Ok(r) => Err(format!("create succeeded (pid {})", r.pid)),
-        Err(e) if e.trim() == "create failed:" => Err("create failed without a message".into()),
-        Err(_) => Ok(()),
+    let b = env.bundle(cfg);
+    let id = env.id();
+    let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
+    if o.code == 0 {
+        let _ = env.rt(&["delete", "--force", &id]);
+        return Err("create succeeded".into());
+    }
+    if o.stderr.trim().is_empty() {
+        return Err(format!("create exited {} without a message", o.code));
+    }
+    Ok(())
+}
+
+/// As `refused`, and the message names the cause: one of `words`
+/// (compared without case).
+pub fn refused_naming(env: &Env, cfg: Value, words: &[&str]) -> Result<(), String> {
+    let b = env.bundle(cfg);
+    let id = env.id();
+    let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
+    if o.code == 0 {
+        let _ = env.rt(&["delete", "--force", &id]);
+        return Err("create succeeded".into());
+    }
+    let msg = o.stderr.to_lowercase();
+    if words.iter().any(|w| msg.contains(&w.to_lowercase())) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the error does not name {words:?}: {:?}",
+            o.stderr.trim()
+        ))
     }
 }
 
@@ -111,17 +138,29 @@ pub struct Holder {
 
 impl Holder {
     pub fn start(flags: &[&str]) -> Result<Holder, String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Holder::try_start(flags) {
+                Ok(h) => return Ok(h),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn try_start(flags: &[&str]) -> Result<Holder, String> {
+        let err = std::env::temp_dir().join(format!("runr-spec-holder-{}.err", std::process::id()));
         let child = Command::new("unshare")
             .args(flags)
             .args(["--fork", "--kill-child", "sleep", "1000"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(fs::File::create(&err).map_err(|e| e.to_string())?)
             .spawn()
             .map_err(|e| format!("unshare: {e}"))?;
-        let h = Holder { child };
+        let mut h = Holder { child };
         // unshare(2) happens right after exec: wait until a namespace
-        // of the holder differs from ours.
+        // of the holder differs from ours (and the holder still lives).
         let deadline = Instant::now() + Duration::from_secs(5);
         let me = std::process::id() as i64;
         let probe = match flags[0] {
@@ -134,12 +173,22 @@ impl Holder {
             "--cgroup" => "cgroup",
             _ => "user",
         };
-        while crate::harness::ns_of(h.pid(), probe) == crate::harness::ns_of(me, probe) {
+        loop {
+            if let Ok(Some(st)) = h.child.try_wait() {
+                let msg = fs::read_to_string(&err).unwrap_or_default();
+                let _ = fs::remove_file(&err);
+                return Err(format!("unshare {flags:?} exited ({st}): {}", msg.trim()));
+            }
+            let theirs = crate::harness::ns_of(h.pid(), probe);
+            if !theirs.is_empty() && theirs != crate::harness::ns_of(me, probe) {
+                break;
+            }
             if Instant::now() > deadline {
                 return Err(format!("unshare {flags:?}: namespace not made"));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        let _ = fs::remove_file(&err);
         // A new user namespace gets its maps from us (root of the parent
         // namespace), as a runtime would write them.
         if probe == "user" {

@@ -25,6 +25,10 @@ fn plain(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
+fn flag(v: &Value) -> String {
+    if v.as_bool() == Some(true) { "1" } else { "0" }.into()
+}
+
 fn pids(v: &Value) -> String {
     match v.as_i64() {
         Some(n) if n <= 0 => "max".into(),
@@ -56,6 +60,11 @@ const RULES: &[Rule] = &[
         &["memory/memory.kmem.tcp.limit_in_bytes"],
     ),
     ("/memory/swappiness", plain, &["memory/memory.swappiness"]),
+    (
+        "/memory/useHierarchy",
+        flag,
+        &["memory/memory.use_hierarchy"],
+    ),
     (
         "/cpu/shares",
         plain,
@@ -199,6 +208,16 @@ pub fn check(t: &mut Tap, cfg: &Value) {
         t.check(
             got.lines().any(|l| l == line),
             &format!("config-linux.md network.priorities {line}"),
+            || format!("{got:?}"),
+        );
+    }
+    // unified keys are cgroup v2 file names in the container's cgroup.
+    for (k, v) in res["unified"].as_object().into_iter().flatten() {
+        let got = read(&[k.as_str()]);
+        let want = v.as_str().unwrap_or("").trim();
+        t.check(
+            got.as_deref().map(str::trim) == Some(want),
+            &format!("config-linux.md unified {k}"),
             || format!("{got:?}"),
         );
     }

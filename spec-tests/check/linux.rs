@@ -360,8 +360,63 @@ fn memory_policy(t: &mut Tap, linux: &Value) {
     );
 }
 
+/// config-linux.md Namespaces, from inside: a new pid namespace makes the
+/// process its init; a new network namespace has only its own loopback.
+fn namespaces(t: &mut Tap, linux: &Value) {
+    let new = |typ: &str| {
+        linux["namespaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n["type"] == typ && n.get("path").is_none())
+    };
+    if new("pid") {
+        let me = std::process::id();
+        t.check(
+            me == 1,
+            "config-linux.md pid namespace: the process is pid 1",
+            || format!("pid {me}"),
+        );
+    }
+    if new("network") {
+        let dev = fs::read_to_string("/proc/net/dev").unwrap_or_default();
+        let ifs: Vec<&str> = dev
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .collect();
+        t.check(
+            ifs == ["lo"],
+            "config-linux.md network namespace: only lo",
+            || format!("{ifs:?}"),
+        );
+    }
+}
+
+/// config-linux.md mountLabel: the SELinux context of the container's
+/// mounts (tmpfs mounts show it as their context= option).
+fn mount_label(t: &mut Tap, linux: &Value) {
+    let Some(label) = linux["mountLabel"].as_str().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let dev = info
+        .lines()
+        .rev()
+        .find(|l| l.split(' ').nth(4) == Some("/dev"));
+    let ok = dev.is_some_and(|l| {
+        l.contains(&format!("context=\"{label}\"")) || l.contains(&format!("context={label}"))
+    });
+    t.check(ok, "config-linux.md mountLabel on /dev", || {
+        format!("{dev:?}")
+    });
+}
+
 pub fn check(t: &mut Tap, cfg: &Value) {
     let linux = &cfg["linux"];
+    namespaces(t, linux);
+    mount_label(t, linux);
     default_devices(t);
     dev_links(t);
     file_descriptors(t);

@@ -45,7 +45,10 @@ pub fn prepare(s: &Setup) -> Result<()> {
     let linux = s.spec.linux().as_ref();
     let prop = rootfs_propagation(s)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
     sys::mount(None, &c("/"), None, prop, None).context("set propagation of /")?;
-    make_parent_private(s.rootfs)?;
+    let asked_slave = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .is_some_and(|p| p == "slave" || p == "rslave");
+    make_parent_private(s.rootfs, asked_slave)?;
     let rootfs_c = sys::cstr(s.rootfs)?;
     sys::mount(
         Some(&rootfs_c),
@@ -115,8 +118,10 @@ pub fn enter(s: &Setup) -> Result<()> {
     Ok(())
 }
 
-/// pivot_root requires the rootfs's parent mount not to be shared.
-fn make_parent_private(rootfs: &Path) -> Result<()> {
+/// pivot_root requires the rootfs's parent mount not to be shared. With
+/// rootfsPropagation slave it becomes a slave, not private, so the rootfs
+/// still "receives propagation events from the host" (config-linux.md).
+fn make_parent_private(rootfs: &Path, slave: bool) -> Result<()> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").context("read mountinfo")?;
     let mut best: Option<PathBuf> = None;
     for line in info.lines() {
@@ -133,7 +138,12 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
         }
     }
     let parent = best.unwrap_or_else(|| PathBuf::from("/"));
-    sys::mount(None, &sys::cstr(&parent)?, None, libc::MS_PRIVATE, None)
+    let flag = if slave {
+        libc::MS_SLAVE
+    } else {
+        libc::MS_PRIVATE
+    };
+    sys::mount(None, &sys::cstr(&parent)?, None, flag, None)
         .with_context(|| format!("make {} private", parent.display()))
 }
 
