@@ -176,6 +176,19 @@ fn run_all(
     out
 }
 
+/// "runc version 1.1.5+ds1" for the report's column: the first line of
+/// `RT --version`, or the path when it has none.
+fn version_of(rt: &str) -> String {
+    std::process::Command::new(rt)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_string))
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| rt.to_string())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--report") {
@@ -183,10 +196,14 @@ fn main() {
         let mut table: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut names = Vec::new();
         let mut details = String::new();
+        let mut totals = Vec::new();
         for (i, rt) in args[2..].iter().enumerate() {
             let res = run_all(Path::new(rt), &format!("r{i}"), true);
-            names.push(rt.clone());
+            let label = version_of(rt);
+            names.push(label.clone());
             let mut by: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+            let total = res.iter().filter(|r| r.2.is_ok()).count();
+            totals.push(format!("**{total} passed, {} failed**", res.len() - total));
             for (sec, name, r) in &res {
                 let e = by.entry(sec).or_default();
                 match r {
@@ -194,7 +211,7 @@ fn main() {
                     Err(err) => {
                         e.1 += 1;
                         details.push_str(&format!(
-                            "- {rt}: {sec}: {name}: {}\n",
+                            "- {label}: {sec}: {name}: {}\n",
                             err.replace('\n', " ")
                         ));
                     }
@@ -212,6 +229,7 @@ fn main() {
         for (sec, cols) in &table {
             md.push_str(&format!("| {sec} | {} |\n", cols.join(" | ")));
         }
+        md.push_str(&format!("| **all** | {} |\n", totals.join(" | ")));
         md.push_str("\nFailures:\n\n");
         md.push_str(if details.is_empty() {
             "none\n"
