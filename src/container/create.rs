@@ -264,7 +264,15 @@ fn setup(
     cleanup.pid = Some(pid);
     crate::fault::point("create:after-clone");
     let must_join = !opts.rootless || resources.is_some_and(crate::cgroups::has_limits);
-    parent_side(&parent, id, pid, config, cleanup, must_join)?;
+    parent_side(
+        &parent,
+        id,
+        pid,
+        config,
+        cleanup,
+        must_join,
+        plan.in_userns(),
+    )?;
     crate::fault::point("create:after-ready");
 
     let stat =
@@ -292,8 +300,15 @@ fn parent_side(
     config: &Config,
     cleanup: &Cleanup,
     must_join: bool,
+    userns: bool,
 ) -> Result<()> {
     namespaces::write_id_maps(pid, &config.spec)?;
+    // Idmapping needs privilege over the host's user namespace, which the
+    // init in its own lacks: the trees are made here and attached there.
+    for (index, tree) in crate::rootfs::idmap::trees(&config.spec, &config.bundle, pid, userns)? {
+        ch.send_idmap_mount(index, tree.as_raw_fd())
+            .context("hand an idmapped mount to the init")?;
+    }
     if let Some(devs) = config
         .spec
         .linux()

@@ -70,7 +70,9 @@ fn setup(a: &InitArgs) -> Result<CString> {
     if !a.plan.new_user {
         sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
     }
-    a.channel.expect(Message::Proceed).map_err(|e| anyhow!(e))?;
+    // The idmapped mounts' trees, made on the host side; closed when
+    // setup returns, before the exec.
+    let idmapped = a.channel.expect_proceed().map_err(|e| anyhow!(e))?;
     if a.plan.new_user {
         sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
     }
@@ -115,6 +117,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
             .linux()
             .as_ref()
             .and_then(|l| l.mount_label().as_deref()),
+        idmapped: &idmapped,
     };
     let timer = phase::start();
     rootfs::prepare(&setup)?;

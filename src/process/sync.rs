@@ -6,6 +6,9 @@
 //!  parent                                   init
 //!    | clone3 -------------------------------> | (blocks in recv)
 //!    | uid/gid maps, cgroup.procs, devices     |
+//!    | idmapped mounts as detached trees       |
+//!    | ------ IdmapMount{index} (+fd) -------> | (one per idmapped bind
+//!    |                                         |  mount, kept for the mounts)
 //!    | ---------------- Proceed -------------> |
 //!    |                                         | namespaces, mounts
 //!    | <------ Phase (--debug only) ---------- | after mounts, pivot_root
@@ -28,6 +31,7 @@
 //!                                              | `runr start`
 //! ```
 
+use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -35,6 +39,9 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
+    /// parent → init, with a detached mount tree attached: the idmapped
+    /// bind mount for config.json's mounts[index], to be attached there.
+    IdmapMount { index: usize },
     /// parent → init: the init's id maps and cgroups are in place.
     Proceed,
     /// init → parent: the mounts are done; run the prestart and
@@ -146,6 +153,27 @@ impl Channel {
         }
     }
 
+    pub fn send_idmap_mount(&self, index: usize, tree: std::os::fd::RawFd) -> io::Result<()> {
+        self.send_with_fd(&Message::IdmapMount { index }, tree)
+    }
+
+    /// Init side: waits for Proceed, keeping the idmapped mount trees sent
+    /// before it, by mount index.
+    pub fn expect_proceed(&self) -> Result<BTreeMap<usize, OwnedFd>, String> {
+        let mut trees = BTreeMap::new();
+        loop {
+            match self.recv_any() {
+                Ok((Message::IdmapMount { index }, Some(fd))) => {
+                    trees.insert(index, fd);
+                }
+                Ok((Message::Proceed, _)) => return Ok(trees),
+                Ok((Message::Failed(msg), _)) => return Err(msg),
+                Ok((other, _)) => return Err(format!("sync: expected Proceed, got {other:?}")),
+                Err(e) => return Err(format!("sync: waiting for Proceed: {e}")),
+            }
+        }
+    }
+
     pub fn send_proceed(&self) -> io::Result<()> {
         self.send(&Message::Proceed)
     }
@@ -198,5 +226,19 @@ mod tests {
         assert!(e.contains("expected Ready, got Recorded"), "{e}");
         drop(b);
         assert!(a.expect(Message::Ready).unwrap_err().contains("exited"));
+    }
+
+    #[test]
+    fn idmapped_trees_arrive_before_proceed() {
+        let (a, b) = pair().unwrap();
+        let f = std::fs::File::open("/").unwrap();
+        a.send_idmap_mount(3, f.as_raw_fd()).unwrap();
+        a.send_idmap_mount(7, f.as_raw_fd()).unwrap();
+        a.send_proceed().unwrap();
+        let trees = b.expect_proceed().unwrap();
+        assert_eq!(trees.keys().copied().collect::<Vec<_>>(), vec![3, 7]);
+        a.send_recorded().unwrap();
+        let e = b.expect_proceed().unwrap_err();
+        assert!(e.contains("expected Proceed, got Recorded"), "{e}");
     }
 }

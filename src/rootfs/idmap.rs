@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use oci_spec::runtime::Mount;
+use oci_spec::runtime::{Mount, Spec};
 
 use super::options::{self, Options};
 use super::resolve::Handle;
@@ -62,9 +62,15 @@ pub(crate) fn userns_with(uid_map: &str, gid_map: &str) -> Result<OwnedFd> {
     }
 }
 
+/// True for a bind mount that is to be idmapped.
+pub fn wanted(m: &Mount, opts: &Options) -> bool {
+    let bind = opts.bind || m.typ().as_deref() == Some("bind");
+    bind && (opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some())
+}
+
 /// The user namespace an idmapped mount uses: the mount's own mappings, or
-/// (plain `idmap`) the container's user namespace.
-fn idmap_userns(m: &Mount, container_userns: bool) -> Result<OwnedFd> {
+/// (plain `idmap`) the container's user namespace, that of `init_pid`.
+fn idmap_userns(m: &Mount, init_pid: i32, container_userns: bool) -> Result<OwnedFd> {
     match (m.uid_mappings(), m.gid_mappings()) {
         (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => {
             userns_with(&map_text(u), &map_text(g))
@@ -73,24 +79,19 @@ fn idmap_userns(m: &Mount, container_userns: bool) -> Result<OwnedFd> {
             if !container_userns {
                 bail!("an idmap mount needs uidMappings and gidMappings, or a container user namespace");
             }
-            Ok(OwnedFd::from(std::fs::File::open("/proc/self/ns/user")?))
+            let f = std::fs::File::open(format!("/proc/{init_pid}/ns/user"))
+                .context("open the container's user namespace")?;
+            Ok(OwnedFd::from(f))
         }
         _ => bail!("an idmapped mount needs both uidMappings and gidMappings"),
     }
 }
 
-/// An idmapped bind mount of `src` onto `target`.
-pub fn bind(
-    m: &Mount,
-    src: &Path,
-    target: &Handle,
-    opts: &Options,
-    container_userns: bool,
-) -> Result<()> {
+/// A detached, idmapped copy of the mount tree at `src`.
+fn detached(src: &Path, opts: &Options, userns: &OwnedFd) -> Result<OwnedFd> {
     let recursive = opts.flags & libc::MS_REC != 0;
     let tree = sys::open_tree_clone(&sys::cstr(src)?, recursive)
         .with_context(|| format!("clone {}", src.display()))?;
-    let userns = idmap_userns(m, container_userns)?;
     let attr = sys::MountAttr {
         attr_set: options::ATTR_IDMAP,
         userns_fd: userns.as_raw_fd() as u64,
@@ -98,6 +99,45 @@ pub fn bind(
     };
     sys::mount_setattr(tree.as_raw_fd(), opts.ridmap, &attr)
         .context("idmap the mount (does the filesystem support it?)")?;
+    Ok(tree)
+}
+
+/// Host side, before the init mounts anything: every idmapped bind mount
+/// of the config as a detached tree, by its index in `mounts`. Idmapping
+/// needs CAP_SYS_ADMIN over the user namespace of the source's filesystem
+/// (the host's), which an init in its own user namespace lacks; the init
+/// only attaches the trees (`attach`), in the mounts' order.
+pub fn trees(
+    spec: &Spec,
+    bundle: &Path,
+    init_pid: i32,
+    container_userns: bool,
+) -> Result<Vec<(usize, OwnedFd)>> {
+    let mut out = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        // Options the init cannot parse fail there, with their context.
+        let Ok(opts) = options::parse(m.options().as_deref().unwrap_or_default()) else {
+            continue;
+        };
+        if !wanted(m, &opts) {
+            continue;
+        }
+        let dest = m.destination().display();
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            bail!("mount {dest}: idmapped mounts need runr to run as root");
+        }
+        let src = super::mounts::bind_source(m, bundle).with_context(|| format!("mount {dest}"))?;
+        let tree = idmap_userns(m, init_pid, container_userns)
+            .and_then(|ns| detached(&src, &opts, &ns))
+            .with_context(|| format!("mount {dest}"))?;
+        out.push((i, tree));
+    }
+    Ok(out)
+}
+
+/// Init side: attaches an idmapped tree made by `trees` onto `target`.
+pub fn attach(tree: &OwnedFd, target: &Handle) -> Result<()> {
     sys::move_mount_fds(tree.as_raw_fd(), target.fd.as_raw_fd())
         .context("attach the idmapped mount")
 }

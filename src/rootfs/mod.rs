@@ -11,6 +11,7 @@ pub mod resolve;
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -33,6 +34,9 @@ pub struct Setup<'a> {
     pub cgroup_paths: &'a BTreeMap<String, PathBuf>,
     /// linux.mountLabel (SELinux).
     pub mount_label: Option<&'a str>,
+    /// The idmapped bind mounts, made on the host side, by their index in
+    /// the config's mounts.
+    pub idmapped: &'a BTreeMap<usize, OwnedFd>,
 }
 
 fn c(s: &str) -> CString {
@@ -62,8 +66,8 @@ pub fn prepare(s: &Setup) -> Result<()> {
         Root::open(s.rootfs).with_context(|| format!("open rootfs {}", s.rootfs.display()))?;
 
     let config_mounts = s.spec.mounts().as_deref().unwrap_or_default();
-    for m in config_mounts {
-        mounts::mount(&root, m, s)
+    for (i, m) in config_mounts.iter().enumerate() {
+        mounts::mount(&root, m, s, s.idmapped.get(&i))
             .with_context(|| format!("mount {}", m.destination().display()))?;
     }
     let dev_is_bind = config_mounts.iter().any(|m| {

@@ -2,7 +2,7 @@
 //! remount bind mounts with their flags, apply propagation.
 
 use std::ffi::CString;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -19,9 +19,13 @@ fn cs(s: &str) -> Result<CString> {
 
 /// True if the handle is a directory.
 pub fn is_dir(h: &Handle) -> bool {
+    fd_is_dir(h.fd.as_raw_fd())
+}
+
+fn fd_is_dir(fd: RawFd) -> bool {
     // SAFETY: fstat on a valid fd into a zeroed stat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::fstat(h.fd.as_raw_fd(), &mut st) } == 0;
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
     ok && st.st_mode & libc::S_IFMT == libc::S_IFDIR
 }
 
@@ -138,8 +142,9 @@ fn check_not_symlink(root: &Root, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Mounts one config.json entry.
-pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
+/// Mounts one config.json entry; `tree` is its idmapped copy, if it is
+/// an idmapped bind mount.
+pub fn mount(root: &Root, m: &Mount, s: &Setup, tree: Option<&OwnedFd>) -> Result<()> {
     let opts =
         options::parse(m.options().as_deref().unwrap_or_default()).map_err(anyhow::Error::msg)?;
     let typ = m.typ().as_deref().unwrap_or("");
@@ -149,7 +154,7 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
         check_not_symlink(root, dest)?;
     }
     if opts.bind || typ == "bind" {
-        return bind(root, m, &opts, s.bundle, s.userns);
+        return bind(root, m, &opts, s.bundle, tree);
     }
     if typ == "cgroup" {
         return cgroup(root, dest, &opts, s);
@@ -196,7 +201,7 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
             host.set_source(Some("/sys".into()));
             let mut o = opts.clone();
             o.flags |= libc::MS_BIND | libc::MS_REC;
-            return bind(root, &host, &o, s.bundle, s.userns);
+            return bind(root, &host, &o, s.bundle, None);
         }
         r => r.with_context(|| format!("mount {typ}"))?,
     }
@@ -210,22 +215,44 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup) -> Result<()> {
     propagate(root, dest, &opts)
 }
 
-fn bind(root: &Root, m: &Mount, opts: &Options, bundle: &Path, userns: bool) -> Result<()> {
+/// A bind mount's source on the host: relative to the bundle when relative.
+pub fn bind_source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
     let src = m.source().as_ref().context("bind mount without a source")?;
-    let src: PathBuf = if src.is_absolute() {
+    Ok(if src.is_absolute() {
         src.clone()
     } else {
         bundle.join(src)
+    })
+}
+
+/// A bind mount; `tree` is its idmapped copy, made on the host side.
+fn bind(
+    root: &Root,
+    m: &Mount,
+    opts: &Options,
+    bundle: &Path,
+    tree: Option<&OwnedFd>,
+) -> Result<()> {
+    let src = bind_source(m, bundle)?;
+    let tree = if super::idmap::wanted(m, opts) {
+        Some(tree.context("the idmapped mount was not prepared on the host side")?)
+    } else {
+        None
     };
-    let meta = std::fs::metadata(&src).with_context(|| format!("bind source {}", src.display()))?;
-    let h = if meta.is_dir() {
+    let src_is_dir = match tree {
+        Some(t) => fd_is_dir(t.as_raw_fd()),
+        None => std::fs::metadata(&src)
+            .with_context(|| format!("bind source {}", src.display()))?
+            .is_dir(),
+    };
+    let h = if src_is_dir {
         root.mkdir_all(m.destination())
     } else {
         root.create_file(m.destination())
     }
     .context("create mount point")?;
-    if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-        super::idmap::bind(m, &src, &h, opts, userns)?;
+    if let Some(t) = tree {
+        super::idmap::attach(t, &h)?;
     } else {
         sys::mount(
             Some(&sys::cstr(&src)?),
