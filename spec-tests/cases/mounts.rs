@@ -129,6 +129,7 @@ pub fn cases() -> Vec<Case> {
         Case { section: "config.md mounts", name: "proc shows the container's processes", must: "mount type proc at /proc: the procfs of the container's pid namespace", patch: nothing, check: Some(|env, _| {
             sh_says(env, env.base(), "cat /proc/1/comm; true", "sh")
         }) },
+        Case { section: "config.md mounts", name: "idmap mount in a user namespace", must: "uidMappings/gidMappings of a mount: ids of the source seen through the mount's mappings, also when the container has its own user namespace", patch: nothing, check: Some(idmap_in_userns) },
     ]
 }
 
@@ -179,4 +180,36 @@ fn typed_bind(env: &Env, typ: Option<&str>) -> Result<(), String> {
     let mut c = env.base();
     push_mount(&mut c, m);
     sh_says(env, c, "cat /data/marker", "bound")
+}
+
+/// A host file owned by 1234:2345, through a mount mapped as the
+/// container's user namespace (0 to 100000): seen as 1234:2345 inside; a
+/// file the container's root makes there is host root's.
+fn idmap_in_userns(env: &Env, _: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let d = host_dir(env, "idmapns");
+    fs::write(d.join("f"), "x").unwrap();
+    std::os::unix::fs::chown(d.join("f"), Some(1234), Some(2345)).unwrap();
+    let range = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    let mut c = env.base();
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "user"}));
+    c["linux"]["uidMappings"] = range.clone();
+    c["linux"]["gidMappings"] = range.clone();
+    push_mount(
+        &mut c,
+        json!({"destination": "/scratch", "type": "bind", "source": d, "options": ["rbind"], "uidMappings": range, "gidMappings": range}),
+    );
+    sh_says(
+        env,
+        c,
+        "stat -c %u:%g /scratch/f; touch /scratch/made && echo made",
+        "1234:2345\nmade",
+    )?;
+    let made = fs::metadata(d.join("made")).map(|m| (m.uid(), m.gid()));
+    ensure(made.as_ref().ok() == Some(&(0, 0)), || {
+        format!("the file made inside is {made:?} on the host, want (0, 0)")
+    })
 }
