@@ -397,3 +397,26 @@ fn check_as_user_probes_with_a_user_namespace() {
         out.stdout
     );
 }
+
+#[test]
+fn rootless_idmapped_mount_fails_clearly_and_leaves_nothing() {
+    let r = Rootless::new("rl-idmap");
+    let mut c = r.config("true");
+    c["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/mnt", "type": "bind",
+        "source": r.home, "options": ["rbind", "idmap"],
+        "uidMappings": [{"containerID": 0, "hostID": r.uid, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": r.uid, "size": 1}]}));
+    let b = r.bundle(&c);
+    let id = r.ctx.id();
+    let out = r.runr(&["run", "--bundle", b.to_str().unwrap(), &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.err()
+            .contains("mount /mnt: idmapped mounts need runr to run as root"),
+        "{out:?}"
+    );
+    assert!(!r.state_root().join(&id).exists());
+}
