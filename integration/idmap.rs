@@ -16,7 +16,7 @@ fn idmapped_binds_in_a_user_namespace_map_owners_both_ways() {
     std::fs::write(host.join("f"), "x").unwrap();
     std::os::unix::fs::chown(host.join("f"), Some(1234), Some(2345)).unwrap();
     let mut c = ctx.config(
-        "stat -c %u:%g /mnt/idm/f /mnt/one/f /mnt/own/f /mnt/plain/f; \
+        "stat -c %u:%g /mnt/idm/f /mnt/one/f /mnt/own/f /mnt/plain/f /mnt/file; \
          touch /mnt/idm/made && echo made; touch /mnt/plain/made2 2>/dev/null || echo denied",
     );
     c["linux"]["namespaces"]
@@ -41,12 +41,15 @@ fn idmapped_binds_in_a_user_namespace_map_owners_both_ways() {
         "gidMappings": [{"containerID": 2345, "hostID": 100007, "size": 1}]}));
     // No mappings: the container's user namespace is the mount's.
     m.push(json!({"destination": "/mnt/own", "type": "bind", "source": host, "options": ["rbind", "ridmap"]}));
+    // A single file, idmapped like the first.
+    m.push(json!({"destination": "/mnt/file", "type": "bind", "source": host.join("f"), "options": ["bind"],
+        "uidMappings": range, "gidMappings": range}));
     m.push(
         json!({"destination": "/mnt/plain", "type": "bind", "source": host, "options": ["rbind"]}),
     );
     let out = ctx.run_config(&c).ok().stdout;
     assert_eq!(
-        out, "1234:2345\n5:7\n1234:2345\n65534:65534\nmade\ndenied\n",
+        out, "1234:2345\n5:7\n1234:2345\n65534:65534\n1234:2345\nmade\ndenied\n",
         "owners through the idmapped, own-namespace and plain binds"
     );
     // Made by the container's root (host 100000) through the idmapped
