@@ -2,6 +2,7 @@
 //! `ridmap`) and recursive mount attributes (`rro`, ...), both through the
 //! new mount API.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -68,23 +69,38 @@ pub fn wanted(m: &Mount, opts: &Options) -> bool {
     bind && (opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some())
 }
 
+/// The id maps (uid, gid) of an idmapped mount's user namespace; None for
+/// the container's own (plain `idmap`).
+type Maps = Option<(String, String)>;
+
 /// The user namespace an idmapped mount uses: the mount's own mappings, or
 /// (plain `idmap`) the container's user namespace, that of `init_pid`.
-fn idmap_userns(m: &Mount, init_pid: i32, container_userns: bool) -> Result<OwnedFd> {
-    match (m.uid_mappings(), m.gid_mappings()) {
-        (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => {
-            userns_with(&map_text(u), &map_text(g))
-        }
+/// Mounts with the same mappings share one, kept in `made`.
+fn idmap_userns<'m>(
+    m: &Mount,
+    init_pid: i32,
+    container_userns: bool,
+    made: &'m mut HashMap<Maps, OwnedFd>,
+) -> Result<&'m OwnedFd> {
+    let maps: Maps = match (m.uid_mappings(), m.gid_mappings()) {
+        (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => Some((map_text(u), map_text(g))),
+        (None, None) if container_userns => None,
         (None, None) => {
-            if !container_userns {
-                bail!("an idmap mount needs uidMappings and gidMappings, or a container user namespace");
-            }
-            let f = std::fs::File::open(format!("/proc/{init_pid}/ns/user"))
-                .context("open the container's user namespace")?;
-            Ok(OwnedFd::from(f))
+            bail!("an idmap mount needs uidMappings and gidMappings, or a container user namespace")
         }
         _ => bail!("an idmapped mount needs both uidMappings and gidMappings"),
+    };
+    if !made.contains_key(&maps) {
+        let ns = match &maps {
+            Some((u, g)) => userns_with(u, g)?,
+            None => OwnedFd::from(
+                std::fs::File::open(format!("/proc/{init_pid}/ns/user"))
+                    .context("open the container's user namespace")?,
+            ),
+        };
+        made.insert(maps.clone(), ns);
     }
+    Ok(&made[&maps])
 }
 
 /// A detached, idmapped copy of the mount tree at `src`.
@@ -114,6 +130,7 @@ pub fn trees(
     container_userns: bool,
 ) -> Result<Vec<(usize, OwnedFd)>> {
     let mut out = Vec::new();
+    let mut usernses = HashMap::new();
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         // Options the init cannot parse fail there, with their context.
         let Ok(opts) = options::parse(m.options().as_deref().unwrap_or_default()) else {
@@ -128,8 +145,8 @@ pub fn trees(
             bail!("mount {dest}: idmapped mounts need runr to run as root");
         }
         let src = super::mounts::bind_source(m, bundle).with_context(|| format!("mount {dest}"))?;
-        let tree = idmap_userns(m, init_pid, container_userns)
-            .and_then(|ns| detached(&src, &opts, &ns))
+        let tree = idmap_userns(m, init_pid, container_userns, &mut usernses)
+            .and_then(|ns| detached(&src, &opts, ns))
             .with_context(|| format!("mount {dest}"))?;
         out.push((i, tree));
     }
