@@ -3,7 +3,7 @@ CARGO ?= cargo
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-report lint install clean bench
+.PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-report lint install clean bench fuzz
 
 all: build
 
@@ -31,6 +31,13 @@ test-unit: deps lint
 # Faults, races and hostile bundles, then a leak check of the machine.
 test-reliability: deps
 	bash integration/reliability.sh
+
+# cargo-fuzz over config parsing and the state reader, FUZZ_SECONDS (60)
+# per target; not part of `make test` (installing cargo-fuzz and the
+# instrumented build alone take ~10 min on a fresh 2-core machine).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh
 
 # The runtime-spec conformance suite (spec-tests/); RUNTIME=/usr/sbin/runc to compare.
 BIN := target/x86_64-unknown-linux-gnu/debug
