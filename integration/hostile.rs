@@ -55,9 +55,9 @@ fn mount_destination_symlinks_resolve_inside_the_rootfs() {
 }
 
 #[test]
-fn proc_or_sys_as_a_symlink_is_refused() {
+fn proc_sys_or_dev_as_a_symlink_is_refused() {
     let ctx = Ctx::new("hostproc");
-    for d in ["proc", "sys"] {
+    for d in ["proc", "sys", "dev"] {
         let r = own_rootfs(&ctx);
         std::fs::remove_dir(r.join(d)).unwrap();
         std::fs::create_dir_all(r.join("fake")).unwrap();
