@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all build deps demo test test-unit test-reliability test-engines spec-test spec-test-runtime-tools spec-test-report lint install clean bench
-.PHONY: install-files static
+.PHONY: install-files static fuzz
 
 all: build
 
@@ -32,6 +32,13 @@ test-unit: deps lint
 # Faults, races and hostile bundles, then a leak check of the machine.
 test-reliability: deps
 	bash integration/reliability.sh
+
+# cargo-fuzz over config parsing and the state reader, FUZZ_SECONDS (60)
+# per target; not part of `make test` (installing cargo-fuzz and the
+# instrumented build alone take ~10 min on a fresh 2-core machine).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh
 
 # The runtime-spec conformance suite (spec-tests/); RUNTIME=/usr/sbin/runc to compare.
 BIN := target/x86_64-unknown-linux-gnu/debug

@@ -81,7 +81,7 @@ fn parallel_lifecycles_with_state_and_exec_leave_nothing() {
     let b = ctx.bundle("sleep 1000");
     let bs = b.to_str().unwrap().to_string();
     let loops = 8;
-    let per = 6;
+    let per = 100;
     std::thread::scope(|s| {
         for l in 0..loops {
             let (ctx, bs) = (&ctx, bs.clone());
@@ -116,4 +116,63 @@ fn parallel_lifecycles_with_state_and_exec_leave_nothing() {
         }
     });
     assert!(std::fs::read_dir(&ctx.root).unwrap().next().is_none());
+}
+
+#[test]
+fn list_never_shows_a_half_created_container_as_running() {
+    let ctx = Ctx::new("racelist");
+    let b = ctx.bundle("sleep 1000");
+    let bs = b.to_str().unwrap().to_string();
+    for _ in 0..8 {
+        let id = ctx.id();
+        let create = spawn(&ctx, &["create", "-b", &bs, &id]);
+        // list waits for the container's lock: while create runs, the
+        // container is absent or created, never running.
+        for _ in 0..5 {
+            let out = ctx.runr(&["list", "--format", "json"]).ok();
+            let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            for r in rows.as_array().into_iter().flatten() {
+                if r["id"] == id.as_str() {
+                    assert_eq!(r["status"], "created", "{r}");
+                }
+            }
+        }
+        let done = create.wait();
+        assert!(done.ok, "{}", done.stderr);
+        assert_eq!(ctx.state(&id)["status"], "created");
+        ctx.runr(&["delete", "--force", &id]).ok();
+        ctx.assert_gone(&id);
+    }
+}
+
+#[test]
+fn delete_kill_and_state_racing_on_one_container_are_serialised() {
+    let ctx = Ctx::new("raceone");
+    for _ in 0..5 {
+        let (id, _) = ctx.start(&ctx.config("sleep 1000"));
+        let mut kids = Vec::new();
+        for i in 0..9 {
+            let args: &[&str] = match i % 3 {
+                0 => &["kill", &id, "KILL"],
+                1 => &["delete", "--force", &id],
+                _ => &["state", &id],
+            };
+            kids.push(spawn(&ctx, args));
+        }
+        for k in kids {
+            let o = k.wait();
+            assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+            if !o.ok {
+                // The only ways to lose: it was gone, or already stopped.
+                assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+                assert!(
+                    o.stderr.contains("container does not exist")
+                        || o.stderr.contains("container not running"),
+                    "{}",
+                    o.stderr
+                );
+            }
+        }
+        ctx.assert_gone(&id);
+    }
 }

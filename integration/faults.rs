@@ -552,3 +552,79 @@ fn sigkill_at_random_points_leaves_the_truth_and_nothing_else() {
     );
     assert!(std::fs::read_dir(&ctx.root).unwrap().next().is_none());
 }
+
+#[test]
+fn killed_during_exec_leaves_no_half_made_process() {
+    let ctx = Ctx::new("faultexec");
+    let (id, _) = ctx.start(&ctx.config("sleep 1000"));
+    let marker = format!("sleep 8{}", std::process::id() % 100_000);
+    let args: Vec<&str> = marker.split(' ').collect();
+    for point in ["exec:after-clone", "exec:after-cgroups"] {
+        assert_eq!(
+            run_faulted(&ctx, point, &[&["exec", &id][..], &args[..]].concat()),
+            libc::SIGKILL,
+            "{point}"
+        );
+        // The child waits for a go that never comes: it sees its channel
+        // close and leaves; the container runs on.
+        let root = ctx.root.to_string_lossy().into_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !procs_with(&root).is_empty() || !procs_with(&marker).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{point}: left {:?} {:?}",
+                procs_with(&root),
+                procs_with(&marker)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(status(&ctx, &id), "running", "{point}");
+    }
+    ctx.runr(&["exec", &id, "true"]).ok();
+    ctx.runr(&["delete", "--force", &id]).ok();
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn an_init_that_dies_on_its_own_reads_stopped() {
+    let ctx = Ctx::new("faultdie");
+    let (id, pid) = ctx.start(&ctx.config("sleep 1000"));
+    // SAFETY: killing the container's init, a process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    ctx.wait_status(&id, "stopped");
+    assert_eq!(ctx.state(&id)["pid"], 0);
+    let out = ctx.runr(&["exec", &id, "true"]);
+    assert!(out.stderr.contains("stopped"), "{out:?}");
+    // A plain delete (no --force) is enough for a stopped container.
+    ctx.runr(&["delete", &id]).ok();
+    ctx.assert_gone(&id);
+}
+
+#[test]
+fn a_read_only_root_is_a_clear_error_and_leaves_nothing() {
+    let ctx = Ctx::new("faultro");
+    let fs = SmallFs::new(&ctx, "64k");
+    let root = fs.dir.join("state");
+    std::fs::create_dir_all(&root).unwrap();
+    let st = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&fs.dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let b = ctx.bundle("sleep 1000");
+    let id = ctx.id();
+    let out = std::process::Command::new(runr())
+        .arg("--root")
+        .arg(&root)
+        .args(["create", "-b", b.to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("read-only file system"), "{err}");
+    assert!(!root.join(&id).exists());
+    assert_eq!(Ctx::cgroups_named(&id), Vec::<std::path::PathBuf>::new());
+}

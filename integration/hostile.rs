@@ -55,9 +55,9 @@ fn mount_destination_symlinks_resolve_inside_the_rootfs() {
 }
 
 #[test]
-fn proc_or_sys_as_a_symlink_is_refused() {
+fn proc_sys_or_dev_as_a_symlink_is_refused() {
     let ctx = Ctx::new("hostproc");
-    for d in ["proc", "sys"] {
+    for d in ["proc", "sys", "dev"] {
         let r = own_rootfs(&ctx);
         std::fs::remove_dir(r.join(d)).unwrap();
         std::fs::create_dir_all(r.join("fake")).unwrap();
@@ -110,6 +110,30 @@ fn dev_null_swapped_for_a_symlink_is_not_used_for_masking() {
         &c,
         "/dev/null in the container is not the null device",
     );
+    // The image's own /dev (no tmpfs over it) with /dev/null a symlink out
+    // of the rootfs, or a regular file: runr makes the real node before
+    // masking with it, and the host file stays as it was.
+    let host = ctx.dir.join("host-null");
+    std::fs::write(&host, "host\n").unwrap();
+    for kind in ["symlink", "file"] {
+        let r = ctx.dir.join(format!("null-rootfs-{kind}"));
+        build_rootfs(&r);
+        if kind == "symlink" {
+            symlink(&host, r.join("dev/null")).unwrap();
+        } else {
+            std::fs::write(r.join("dev/null"), "fake\n").unwrap();
+        }
+        let mut c = ctx.config("[ -c /dev/null ] && echo null; cat /proc/kcore; echo done");
+        c["root"]["path"] = json!(r);
+        c["root"]["readonly"] = json!(false);
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/dev");
+        // /proc/kcore is masked with /dev/null: it reads as empty.
+        assert_eq!(ctx.run_config(&c).ok().stdout, "null\ndone\n", "{kind}");
+        assert_eq!(std::fs::read_to_string(&host).unwrap(), "host\n", "{kind}");
+    }
 }
 
 #[test]

@@ -90,6 +90,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     };
     drop(ch);
     drop(child_console);
+    crate::fault::point("exec:after-clone");
     if let Err(e) = start_child(&parent, pid, &cgroups, &spec, &state) {
         let _ = sys::kill(pid, libc::SIGKILL);
         let _ = sys::waitpid(pid, 0);
@@ -120,6 +121,7 @@ fn start_child(
     state: &State,
 ) -> Result<()> {
     cgroups.add(pid)?;
+    crate::fault::point("exec:after-cgroups");
     parent.send_proceed().context("start the exec process")?;
     loop {
         match parent.recv_any() {

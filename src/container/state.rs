@@ -98,7 +98,8 @@ pub fn proc_stat(pid: i32) -> Option<ProcStat> {
 /// Parses the state (field 3) and start time (field 22) of a stat line; the
 /// command name (field 2) may hold spaces and parentheses.
 pub fn parse_stat(s: &str) -> Option<ProcStat> {
-    let rest = &s[s.rfind(')')? + 2..];
+    // `get`: text ending at the `)` (or a torn read) is no stat line.
+    let rest = s.get(s.rfind(')')? + 1..)?;
     let mut f = rest.split_whitespace();
     let state = f.next()?.chars().next()?;
     let start_time = f.nth(18)?.parse().ok()?;
@@ -376,6 +377,19 @@ mod tests {
                 start_time: 987654
             })
         );
+    }
+
+    #[test]
+    fn stat_parser_refuses_torn_lines() {
+        for bad in [
+            "42 (a",
+            "42 (a)",
+            "42 (a) ",
+            "42 (\u{e9})\u{e9}",
+            "42 (a) S 1",
+        ] {
+            assert_eq!(parse_stat(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -150,7 +150,8 @@ pub fn mount(root: &Root, m: &Mount, s: &Setup, tree: Option<&OwnedFd>) -> Resul
     let typ = m.typ().as_deref().unwrap_or("");
     let dest = m.destination();
     check_proc_destination(root, dest, if opts.bind { "bind" } else { typ })?;
-    if matches!(typ, "proc" | "sysfs") {
+    // /dev too: devices and their links are made there next.
+    if matches!(typ, "proc" | "sysfs") || lexical(dest) == Path::new("/dev") {
         check_not_symlink(root, dest)?;
     }
     if opts.bind || typ == "bind" {
