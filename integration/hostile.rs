@@ -271,11 +271,11 @@ fn proc_writes_reach_the_real_procfs_or_fail() {
     let ctx = Ctx::new("hostprocw");
     let fake = ctx.dir.join("fake");
     std::fs::create_dir_all(&fake).unwrap();
-    for f in ["domainname", "oom_score_adj", "ns_last_pid"] {
+    for f in ["domainname", "oom_score_adj", "shmmax"] {
         std::fs::write(fake.join(f), "untouched\n").unwrap();
     }
     let untouched = |what: &str| {
-        for f in ["domainname", "oom_score_adj", "ns_last_pid"] {
+        for f in ["domainname", "oom_score_adj", "shmmax"] {
             assert_eq!(
                 std::fs::read_to_string(fake.join(f)).unwrap(),
                 "untouched\n",
@@ -300,19 +300,20 @@ fn proc_writes_reach_the_real_procfs_or_fail() {
     c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/p/self/oom_score_adj", "type": "bind", "source": fake.join("oom_score_adj"), "options": ["bind"]}));
     create_fails(&ctx, &c, "resolves to a path inside /proc");
     untouched("symlink");
-    // A file lxcfs may cover, written as a sysctl: a fake file there is
-    // refused...
+    // The one sysctl file a mount may cover (as runc, for CRIU) is not a
+    // sysctl a config may set: refused before anything is written.
     let mut c = ctx.config("true");
     c["linux"]["sysctl"] = json!({"kernel.ns_last_pid": "12345"});
-    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": fake.join("ns_last_pid"), "options": ["bind"]}));
-    create_fails(&ctx, &c, "is covered by a mount");
-    untouched("lxcfs path");
-    // ...and so is another procfs file bound over it: the write would go
-    // to the container's domainname instead.
-    let mut c = ctx.config("domainname");
-    c["linux"]["sysctl"] = json!({"kernel.ns_last_pid": "evil.example"});
-    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": "/proc/sys/kernel/domainname", "options": ["bind"]}));
-    create_fails(&ctx, &c, "is covered by a mount");
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/ns_last_pid", "type": "bind", "source": fake.join("shmmax"), "options": ["bind"]}));
+    create_fails(&ctx, &c, "is not in a separate kernel namespace");
+    untouched("ns_last_pid");
+    // Any other sysctl file may not be covered at all (and write_proc
+    // refuses a covered file anyway: sys.rs unit test).
+    let mut c = ctx.config("true");
+    c["linux"]["sysctl"] = json!({"kernel.shmmax": "4096"});
+    c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/sys/kernel/shmmax", "type": "bind", "source": fake.join("shmmax"), "options": ["bind"]}));
+    create_fails(&ctx, &c, "cannot be mounted because it is inside /proc");
+    untouched("shmmax");
 }
 
 /// Creates a terminal container whose console goes to a runr-recvtty;

@@ -494,3 +494,70 @@ pub fn recv_with_fd(sock: RawFd, max: usize) -> io::Result<(Vec<u8>, Option<Owne
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mount over a /proc file (the lxcfs case, or an attack) is never
+    /// written through: checked in a child with a mount namespace of its
+    /// own, so the host's /proc is not touched. Needs root.
+    #[test]
+    fn write_proc_refuses_a_file_covered_by_a_mount() {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let fake = std::env::temp_dir().join(format!("runr-unit-proc-{}", std::process::id()));
+        std::fs::write(&fake, "untouched\n").unwrap();
+        let target = c"/proc/sys/kernel/domainname";
+        let src = cstr(&fake).unwrap();
+        // glibc's fork (not clone3): the test runner has other threads,
+        // and the child allocates.
+        // SAFETY: the child only mounts, writes and exits.
+        match unsafe { libc::fork() } {
+            0 => {
+                // SAFETY: a forked child that only mounts, writes and exits.
+                let code = unsafe {
+                    if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                        libc::_exit(2);
+                    }
+                    let none = std::ptr::null();
+                    if libc::mount(
+                        none,
+                        c"/".as_ptr(),
+                        none,
+                        libc::MS_REC | libc::MS_PRIVATE,
+                        none.cast(),
+                    ) != 0
+                        || libc::mount(
+                            src.as_ptr(),
+                            target.as_ptr(),
+                            none,
+                            libc::MS_BIND,
+                            none.cast(),
+                        ) != 0
+                    {
+                        libc::_exit(3);
+                    }
+                    match write_proc("/proc/sys/kernel/domainname", "evil") {
+                        Err(e) if e.to_string().contains("is covered by a mount") => 0,
+                        _ => 1,
+                    }
+                };
+                unsafe { libc::_exit(code) }
+            }
+            pid => {
+                assert!(pid > 0, "fork failed");
+                let mut status = 0;
+                // SAFETY: waiting for our own child.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                let content = std::fs::read_to_string(&fake).unwrap();
+                let _ = std::fs::remove_file(&fake);
+                assert_eq!(libc::WEXITSTATUS(status), 0, "status {status:#x}");
+                assert_eq!(content, "untouched\n");
+            }
+        }
+    }
+}
