@@ -25,7 +25,6 @@ fuzz_target!(|data: &[u8]| {
                 .as_ref()
                 .and_then(|r| r.devices().as_deref())
                 .unwrap_or_default(),
-            linux.devices().as_deref().unwrap_or_default(),
         );
     }
 });
