@@ -79,6 +79,8 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
 - mount options ratime, rnostrictatime, remount: features.md says the runtime \"MUST recognize
   the elements\" of mountOptions; runc 1.1.5 lists them but a bind mount with each fails (the
   kernel refuses clearing one atime bit: EINVAL; remount of the fresh bind fails).
+- idmap mounts: a mount's uidMappings/gidMappings arrived in runc 1.2; 1.1.5 ignores them, so
+  in a container with its own user namespace the bind shows the overflow ids (65534).
 ";
 
 fn setup(rt: &Path, tag: &str) -> Env {

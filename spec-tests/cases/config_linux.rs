@@ -227,6 +227,19 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         refusal(
+            "apparmorProfile (refused on a host without AppArmor)",
+            "config.md apparmorProfile specifies the AppArmor profile of the process; runtime.md: create MUST error if it cannot apply the config",
+            |env, _| {
+                let on = fs::read_to_string("/sys/module/apparmor/parameters/enabled").unwrap_or_default();
+                if on.trim() == "Y" {
+                    let c = config(env, |c| c["process"]["apparmorProfile"] = json!("unconfined"));
+                    return super::support::sh_says(env, c, "cat /proc/self/attr/current", "unconfined");
+                }
+                let c = config(env, |c| c["process"]["apparmorProfile"] = json!("runr-spec-profile"));
+                super::scenario::refused_naming(env, c, &["AppArmor", "apparmor"])
+            },
+        ),
+        refusal(
             "intelRdt without resctrl refused",
             "if no mounted resctrl pseudo-filesystem is available in the runtime mount namespace, the runtime MUST generate an error",
             |env, _| {
