@@ -21,6 +21,40 @@ pub struct Case {
     pub check: Option<Check>,
 }
 
+impl Case {
+    /// A case the in-container checker judges: the config, patched.
+    pub fn checker(
+        section: &'static str,
+        name: &'static str,
+        must: &'static str,
+        patch: fn(&mut Value, &Env),
+    ) -> Case {
+        Case {
+            section,
+            name,
+            must,
+            patch,
+            check: None,
+        }
+    }
+
+    /// A case judged on the host by `check`, from the base config.
+    pub fn scenario(
+        section: &'static str,
+        name: &'static str,
+        must: &'static str,
+        check: Check,
+    ) -> Case {
+        Case {
+            section,
+            name,
+            must,
+            patch: nothing,
+            check: Some(check),
+        }
+    }
+}
+
 pub struct Env {
     pub rt: PathBuf,
     pub dir: PathBuf,

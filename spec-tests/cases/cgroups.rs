@@ -77,13 +77,7 @@ fn cgroup_dir_left(name: &str) -> bool {
 }
 
 fn checker_case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> Case {
-    Case {
-        section: S,
-        name,
-        must,
-        patch,
-        check: None,
-    }
+    Case::checker(S, name, must, patch)
 }
 
 pub fn cases() -> Vec<Case> {

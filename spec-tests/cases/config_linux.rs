@@ -95,23 +95,11 @@ fn host_mount_seen(env: &Env, prop: &str) -> Result<bool, String> {
 }
 
 fn case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> Case {
-    Case {
-        section: S,
-        name,
-        must,
-        patch,
-        check: None,
-    }
+    Case::checker(S, name, must, patch)
 }
 
 fn refusal(name: &'static str, must: &'static str, check: Check) -> Case {
-    Case {
-        section: S,
-        name,
-        must,
-        patch: nothing,
-        check: Some(check),
-    }
+    Case::scenario(S, name, must, check)
 }
 
 pub fn cases() -> Vec<Case> {

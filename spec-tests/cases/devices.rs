@@ -14,13 +14,7 @@ fn devices(c: &mut Value, list: Value) {
 }
 
 fn case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> Case {
-    Case {
-        section: S,
-        name,
-        must,
-        patch,
-        check: None,
-    }
+    Case::checker(S, name, must, patch)
 }
 
 pub fn cases() -> Vec<Case> {

@@ -46,13 +46,7 @@ fn keys_known(v: &Value, at: &str, known: &[&str], bad: &mut Vec<String>) {
 }
 
 fn case(name: &'static str, must: &'static str, check: Check) -> Case {
-    Case {
-        section: S,
-        name,
-        must,
-        patch: nothing,
-        check: Some(check),
-    }
+    Case::scenario(S, name, must, check)
 }
 
 pub fn cases() -> Vec<Case> {
