@@ -48,17 +48,12 @@ pub fn create(env: &Env, cfg: Value) -> Result<Running<'_>, String> {
 }
 
 /// runtime.md: a config the runtime cannot apply MUST make create fail
-/// with an error (exit non-zero, a message on stderr); nothing may run.
+/// with an error (exit non-zero, a message on stderr); nothing may run,
+/// no container may be left.
 pub fn refused(env: &Env, cfg: Value) -> Result<(), String> {
-    let b = env.bundle(cfg);
-    let id = env.id();
-    let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
-    if o.code == 0 {
-        let _ = env.rt(&["delete", "--force", &id]);
-        return Err("create succeeded".into());
-    }
-    if o.stderr.trim().is_empty() {
-        return Err(format!("create exited {} without a message", o.code));
+    let stderr = super::support::create_fails(env, cfg)?;
+    if stderr.trim().is_empty() {
+        return Err("create failed without a message".into());
     }
     Ok(())
 }
@@ -66,20 +61,14 @@ pub fn refused(env: &Env, cfg: Value) -> Result<(), String> {
 /// As `refused`, and the message names the cause: one of `words`
 /// (compared without case).
 pub fn refused_naming(env: &Env, cfg: Value, words: &[&str]) -> Result<(), String> {
-    let b = env.bundle(cfg);
-    let id = env.id();
-    let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
-    if o.code == 0 {
-        let _ = env.rt(&["delete", "--force", &id]);
-        return Err("create succeeded".into());
-    }
-    let msg = o.stderr.to_lowercase();
+    let stderr = super::support::create_fails(env, cfg)?;
+    let msg = stderr.to_lowercase();
     if words.iter().any(|w| msg.contains(&w.to_lowercase())) {
         Ok(())
     } else {
         Err(format!(
             "the error does not name {words:?}: {:?}",
-            o.stderr.trim()
+            stderr.trim()
         ))
     }
 }
