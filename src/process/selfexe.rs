@@ -52,41 +52,37 @@ pub fn protect() -> Result<()> {
 
 /// The last close of a detached mount's fd tears the mount down and waits
 /// for an RCU grace period (~3 ms, measured): paid inside execveat, it
-/// would slow every create and exec. A grandchild, which no caller waits
-/// for, holds a copy of the fd until runr exits (a pidfd of runr turns
-/// readable), so the teardown happens there. Best effort: on any failure
-/// runr just pays the wait itself.
+/// would slow every create and exec. A child holds a copy of the fd until
+/// runr exits (a pidfd of runr turns readable), so the teardown happens
+/// there. It is forked once and not waited for (an intermediate to
+/// reparent it cost a second fork and a wait on the critical path): it
+/// outlives runr, so runr's own waits, all for a given pid or WNOHANG,
+/// never see it, and it is reparented when runr exits. Best effort: on
+/// any failure runr just pays the wait itself.
 fn hand_off_teardown(fd: std::os::fd::RawFd) {
     // SAFETY: pidfd_open of our own pid.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) } as i32;
     if pidfd < 0 {
         return;
     }
-    match sys::fork() {
-        Ok(sys::Forked::Child) => hold_until_exit(fd, pidfd),
-        // The intermediate exits at once; the holder is adopted by init or
-        // the nearest subreaper.
-        Ok(sys::Forked::Parent(mid)) => drop(sys::waitpid(mid, 0)),
-        Err(_) => {}
+    if let Ok(sys::Forked::Child) = sys::fork() {
+        hold_until_exit(fd, pidfd);
     }
     // SAFETY: closing our own pidfd.
     unsafe { libc::close(pidfd) };
 }
 
-/// The intermediate: forks the holder and leaves. The holder keeps only
-/// the mount's fd and runr's pidfd (never the caller's stdio pipes) and
-/// exits when runr has.
+/// The holder keeps only the mount's fd and runr's pidfd (never the
+/// caller's stdio pipes) and exits when runr has.
 fn hold_until_exit(fd: std::os::fd::RawFd, pidfd: std::os::fd::RawFd) -> ! {
-    if let Ok(sys::Forked::Child) = sys::fork() {
-        let _ = sys::close_fds_from_except(0, &[fd, pidfd]);
-        let mut p = libc::pollfd {
-            fd: pidfd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
-    }
+    let _ = sys::close_fds_from_except(0, &[fd, pidfd]);
+    let mut p = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
     // SAFETY: leave at once; the fd closes on the way out.
     unsafe { libc::_exit(0) }
 }
