@@ -113,6 +113,18 @@ impl Ctx {
         c
     }
 
+    /// Gives `c` a user namespace mapping container ids 0-65535 to host
+    /// ids 100000-165535.
+    pub fn with_userns(c: &mut Value) {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        let range = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["uidMappings"] = range.clone();
+        c["linux"]["gidMappings"] = range;
+    }
+
     /// Writes a bundle with `config` and returns its directory.
     pub fn bundle_with(&self, config: &Value) -> PathBuf {
         let n = self.n.fetch_add(1, Ordering::SeqCst);

@@ -19,12 +19,7 @@ fn idmapped_binds_in_a_user_namespace_map_owners_both_ways() {
         "stat -c %u:%g /mnt/idm/f /mnt/one/f /mnt/own/f /mnt/plain/f /mnt/file; \
          touch /mnt/idm/made && echo made; touch /mnt/plain/made2 2>/dev/null || echo denied",
     );
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    Ctx::with_userns(&mut c);
     let range = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     let m = c["mounts"].as_array_mut().unwrap();
     // Mount points made in a tmpfs the container's root owns.

@@ -73,12 +73,7 @@ fn joined_pid_namespace() {
 fn user_namespace_maps_root_to_100000() {
     let ctx = Ctx::new("userns");
     let mut c = ctx.config("id -u; cat /proc/self/uid_map; sleep 1000");
-    c["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"type": "user"}));
-    c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    Ctx::with_userns(&mut c);
     let (id, pid) = ctx.start(&c);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(

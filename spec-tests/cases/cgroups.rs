@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::scenario::{all, config, create, output, refused, shell};
+use super::scenario::{all, config, create, expect, output, refused, shell};
 use crate::harness::*;
 
 const S: &str = "config-linux.md cgroups";
@@ -42,15 +42,6 @@ fn fuse_access(env: &Env, rules: Value) -> Result<String, String> {
         shell(c, "(exec 3</dev/fuse) 2>/dev/null && echo r=ok || echo r=no; (exec 3>/dev/fuse) 2>/dev/null && echo w=ok || echo w=no");
     });
     output(env, c).map(|o| o.split_whitespace().collect::<Vec<_>>().join(" "))
-}
-
-fn expect(got: Result<String, String>, want: &str) -> Result<(), String> {
-    let got = got?;
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("got {got:?}, wanted {want:?}"))
-    }
 }
 
 fn cg_line(pid: i64, ctrl: &str) -> String {

@@ -244,3 +244,13 @@ pub fn all(facts: &[(bool, String)]) -> Result<(), String> {
         Err(bad.join("; "))
     }
 }
+
+/// `got` must be exactly `want`.
+pub fn expect(got: Result<String, String>, want: &str) -> Result<(), String> {
+    let got = got?;
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("got {got:?}, wanted {want:?}"))
+    }
+}

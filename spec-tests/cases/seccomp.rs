@@ -11,7 +11,7 @@ use std::os::unix::net::UnixListener;
 
 use serde_json::{json, Value};
 
-use super::scenario::{config, create, output, refused, shell};
+use super::scenario::{config, create, expect, output, refused, shell};
 use crate::harness::*;
 
 const S: &str = "config-linux.md seccomp";
@@ -385,15 +385,6 @@ fn run(env: &Env, seccomp: Value, probe: &str) -> Result<String, String> {
 
 fn probe(args: &str) -> String {
     format!("/spec-check --syscall {GETPRIORITY} {args}")
-}
-
-fn expect(got: Result<String, String>, want: &str) -> Result<(), String> {
-    let got = got?;
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("got {got:?}, wanted {want:?}"))
-    }
 }
 
 fn rule(action: &str, extra: Value) -> Value {
