@@ -19,6 +19,12 @@ fn case(name: &'static str, must: &'static str, patch: fn(&mut Value, &Env)) -> 
 
 pub fn cases() -> Vec<Case> {
     vec![
+        Case::scenario(
+            S,
+            "/dev/console with a terminal",
+            "/dev/console is set up if terminal is enabled in the config by bind mounting the pseudoterminal pty to /dev/console",
+            console_is_the_pty,
+        ),
         case(
             "default devices",
             "the runtime MUST also supply /dev/null, zero, full, random, urandom, tty, and /dev/ptmx (bind or symlink of /dev/pts/ptmx)",
@@ -78,4 +84,71 @@ pub fn cases() -> Vec<Case> {
             }),
         },
     ]
+}
+
+/// With a terminal, /dev/console is the container's pty: the same device
+/// as its stdin. The pty master goes to runr-recvtty (built beside this
+/// driver), which writes what the container prints to a file.
+fn console_is_the_pty(env: &Env, _: &str) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let recvtty = exe.with_file_name("runr-recvtty");
+    let n = env.id();
+    let sock = env.dir.join(format!("{n}.sock"));
+    let out = env.dir.join(format!("{n}.tty"));
+    let mut rx = Command::new(&recvtty)
+        .arg(&sock)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).map_err(|e| e.to_string())?)
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("run {}: {e}", recvtty.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !sock.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let c = config(env, |c| {
+        c["process"]["terminal"] = json!(true);
+        c["process"]["args"] = json!([
+            "sh",
+            "-c",
+            "stat -c 'console %t:%T %F' /dev/console; stat -L -c 'stdin %t:%T' /proc/self/fd/0"
+        ]);
+    });
+    let b = env.bundle(c);
+    let id = env.id();
+    let sock_s = sock.to_string_lossy().into_owned();
+    let o = env.rt(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        &sock_s,
+        &id,
+    ]);
+    let r = if o.code != 0 {
+        Err(format!("create failed: {}", o.stderr.trim()))
+    } else {
+        let _ = env.rt(&["start", &id]);
+        env.wait_status(&id, "stopped")
+    };
+    let _ = env.rt(&["delete", "--force", &id]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rx.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = rx.kill();
+    let _ = rx.wait();
+    r?;
+    let got = std::fs::read_to_string(&out).unwrap_or_default();
+    let field = |key: &str| {
+        got.lines()
+            .find_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_string()))
+    };
+    let (console, stdin) = (field("console "), field("stdin "));
+    match (console, stdin) {
+        (Some(c), Some(s)) if c == format!("{s} character special file") => Ok(()),
+        _ => Err(format!("/dev/console is not the pty of stdin: {got:?}")),
+    }
 }
