@@ -114,6 +114,12 @@ pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> io::Result<()> {
     check(ret).map(|_| ())
 }
 
+// openat2's resolve flags (linux/openat2.h).
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
 /// `openat2(dirfd, path, flags, RESOLVE_*)`.
 pub fn openat2(
     dirfd: RawFd,
@@ -352,9 +358,6 @@ pub fn move_mount_fds(from: RawFd, to: RawFd) -> io::Result<()> {
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// The inode number of a procfs root directory.
 const PROC_ROOT_INO: u64 = 1;
-const RESOLVE_NO_XDEV: u64 = 0x01;
-const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-const RESOLVE_BENEATH: u64 = 0x08;
 
 /// True when `fd` is on a procfs.
 pub fn is_procfs(fd: RawFd) -> io::Result<bool> {
