@@ -270,11 +270,13 @@ fn rootless_terminal_in_the_foreground() {
     let cmd = format!("{} run --bundle {} {id}", r.runr.display(), b.display());
     let out = r.as_user("script", &["-qec", &cmd, "/dev/null"]);
     assert_eq!(out.code, 0, "{out:?}");
-    // (The pty echoes script's EOF on the closed stdin as "^@".)
+    // (The pty echoes script's EOF on the closed stdin as "^@", before or
+    // after the container's output, so on a line of its own or not.)
     let lines: Vec<&str> = out
         .stdout
         .lines()
         .map(|l| l.trim_start_matches("^@").trim())
+        .filter(|l| !l.is_empty())
         .collect();
     assert_eq!(lines, ["/dev/pts/0", "0"], "{out:?}");
 }
