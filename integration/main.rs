@@ -17,6 +17,7 @@ mod exec;
 mod faults;
 mod hooks;
 mod hostile;
+mod hostmounts;
 mod idmap;
 #[cfg(feature = "docgen")]
 mod install;

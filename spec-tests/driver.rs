@@ -79,13 +79,53 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
 - mount options ratime, rnostrictatime, remount: features.md says the runtime \"MUST recognize
   the elements\" of mountOptions; runc 1.1.5 lists them but a bind mount with each fails (the
   kernel refuses clearing one atime bit: EINVAL; remount of the fresh bind fails).
+- no mount namespace: runtime.md says delete MUST delete the resources create made; runc
+  1.1.5 leaves the container's proc, dev, sys (and more) mounted under the rootfs in the
+  runtime's mount namespace after delete, so the next such container on that rootfs fails
+  (\"mount sysfs ... device or resource busy\"). It also refuses masked and readonly paths
+  without a mount namespace of the container's own (\"unable to restrict sys entries without a
+  private MNT namespace\"), though config-linux.md says the namespace is then inherited.
 - idmap mounts: a mount's uidMappings/gidMappings arrived in runc 1.2; 1.1.5 ignores them, so
   in a container with its own user namespace the bind shows the overflow ids (65534).
 ";
 
+/// Removes the suite's directory. A runtime that leaves mounts in this
+/// mount namespace (runc 1.1.5 after a container without a mount namespace
+/// of its own) has them unmounted first, deepest first; the directory is
+/// kept if any stays, so that nothing is deleted through a mount.
+fn remove_dir(dir: &Path) {
+    let under = || -> Vec<String> {
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut v: Vec<String> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .map(|m| m.replace("\\040", " "))
+            .filter(|m| Path::new(m).starts_with(dir))
+            .collect();
+        v.sort_by_key(|m| std::cmp::Reverse(Path::new(m).components().count()));
+        v
+    };
+    for m in under() {
+        let c = std::ffi::CString::new(m).unwrap();
+        // SAFETY: a valid C string.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+    let left = under();
+    if !left.is_empty() {
+        eprintln!(
+            "{}: {} mounts left by the runtime under it (e.g. {}); not removing it",
+            dir.display(),
+            left.len(),
+            left[0]
+        );
+        return;
+    }
+    let _ = fs::remove_dir_all(dir);
+}
+
 fn setup(rt: &Path, tag: &str) -> Env {
     let dir = std::env::temp_dir().join(format!("runr-spec-{}-{tag}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    remove_dir(&dir);
     let rootfs = dir.join("rootfs");
     fs::create_dir_all(rootfs.join("bin")).unwrap();
     fs::copy("/bin/busybox", rootfs.join("bin/busybox"))
@@ -174,7 +214,7 @@ fn run_all(
                 .output();
         }
     }
-    let _ = fs::remove_dir_all(&env.dir);
+    remove_dir(&env.dir);
     out
 }
 

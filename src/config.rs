@@ -338,8 +338,15 @@ fn validate_rest(spec: &Spec) -> Result<()> {
     {
         bail!("linux.netDevices needs a network namespace");
     }
-    if !has_any(LinuxNamespaceType::Mount) {
-        bail!("a mount namespace is required");
+    // Without a mount namespace the rootfs's mount is the host's: its
+    // propagation is not the container's to set.
+    if !has_any(LinuxNamespaceType::Mount)
+        && linux
+            .rootfs_propagation()
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+    {
+        bail!("linux.rootfsPropagation needs a mount namespace");
     }
     for key in linux.sysctl().iter().flat_map(|m| m.keys()) {
         validate_sysctl(key, namespaces)?;

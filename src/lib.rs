@@ -9,6 +9,7 @@ pub mod fault;
 pub mod features;
 pub mod hooks;
 pub mod logging;
+pub mod mountinfo;
 pub mod namespaces;
 pub mod netdev;
 pub mod phase;

@@ -140,6 +140,24 @@ impl Plan {
         Ok(p)
     }
 
+    /// The init will be in runr's own mount namespace: none listed (it is
+    /// inherited), or the one listed by path is runr's.
+    pub fn shares_mount_ns(&self) -> Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        if self.clone_flags & libc::CLONE_NEWNS as u64 != 0 {
+            return Ok(false);
+        }
+        let Some((_, path)) = self.join.iter().find(|(f, _)| *f == flag(T::Mount)) else {
+            return Ok(true);
+        };
+        let id = |p: &std::path::Path| {
+            fs::metadata(p)
+                .map(|m| (m.dev(), m.ino()))
+                .with_context(|| format!("stat mount namespace {}", p.display()))
+        };
+        Ok(id(path)? == id(std::path::Path::new("/proc/self/ns/mnt"))?)
+    }
+
     /// The init is in a user namespace other than the host's.
     pub fn in_userns(&self) -> bool {
         self.new_user || self.join_user.is_some()

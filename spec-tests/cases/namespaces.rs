@@ -82,6 +82,17 @@ fn joined_ns(env: &Env, name: &str) -> Result<(), String> {
     }
 }
 
+/// Leaves out what runc 1.1.5 refuses without a mount namespace of the
+/// container's own (masked and readonly paths: "unable to restrict sys
+/// entries"), and the hostname, which needs a UTS namespace.
+fn no_private_mounts(c: &mut Value) {
+    let o = c.as_object_mut().unwrap();
+    o.remove("hostname");
+    let l = o["linux"].as_object_mut().unwrap();
+    l.remove("maskedPaths");
+    l.remove("readonlyPaths");
+}
+
 fn refuse_ns(env: &Env, entries: Value) -> Result<(), String> {
     refused(env, config(env, |c| c["linux"]["namespaces"] = entries))
 }
@@ -127,6 +138,65 @@ pub fn cases() -> Vec<Case> {
                     .collect();
                 all(&facts)
             }),
+        },
+        Case {
+            section: S,
+            name: "no namespace listed: the mount namespace is the runtime's too",
+            must: "if a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type",
+            patch: sleeper,
+            check: Some(|env, _| {
+                let r = create(env, config(env, |c| {
+                    c["linux"]["namespaces"] = json!([]);
+                    no_private_mounts(c);
+                }))?;
+                let facts: Vec<(bool, String)> = ["mnt", "pid", "net", "ipc", "uts", "cgroup", "user", "time"]
+                    .iter()
+                    .map(|n| (ns_of(r.pid, n) == ns_of(me(), n), format!("{n} differs from the runtime's")))
+                    .collect();
+                all(&facts)
+            }),
+        },
+        Case {
+            section: S,
+            name: "no mount namespace: delete leaves no mount under the rootfs",
+            must: "deleting a container MUST delete the resources that were created during the create step (runtime.md)",
+            patch: sleeper,
+            check: Some(|env, _| {
+                let under = || {
+                    fs::read_to_string("/proc/self/mountinfo")
+                        .unwrap_or_default()
+                        .lines()
+                        .filter_map(|l| l.split(' ').nth(4).map(String::from))
+                        .filter(|m| std::path::Path::new(m).starts_with(&env.rootfs))
+                        .collect::<Vec<_>>()
+                };
+                let before = under();
+                let r = create(env, config(env, |c| {
+                    c["linux"]["namespaces"] = json!([{"type": "pid"}]);
+                    no_private_mounts(c);
+                }))?;
+                if under().len() <= before.len() {
+                    return Err("no mount of the container's under the rootfs while it exists".into());
+                }
+                let o = env.rt(&["delete", "--force", &r.id]);
+                if o.code != 0 {
+                    return Err(format!("delete failed: {}", o.stderr.trim()));
+                }
+                let after = under();
+                if after != before {
+                    return Err(format!("left mounted after delete: {:?}", after.iter().filter(|m| !before.contains(m)).collect::<Vec<_>>()));
+                }
+                Ok(())
+            }),
+        },
+        Case {
+            section: S,
+            name: "no mount namespace: mounts, masked and readonly paths, read-only root",
+            must: "if a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type",
+            patch: |c, _| {
+                c["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "uts"}]);
+            },
+            check: None,
         },
         Case {
             section: S,

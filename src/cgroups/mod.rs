@@ -70,21 +70,11 @@ pub struct Hierarchy {
 /// Reads the cgroup mounts from a mountinfo text.
 pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
     let mut out = Vec::new();
-    for line in text.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut l = left.split(' ');
-        let mount = l.nth(4).map(unescape);
-        let mut r = right.split(' ');
-        let fstype = r.next();
-        let opts = r.nth(1).unwrap_or("");
-        let (Some(mount), Some(fstype)) = (mount, fstype) else {
-            continue;
-        };
-        match fstype {
+    for e in crate::mountinfo::parse(text) {
+        match e.fstype.as_str() {
             "cgroup" => {
-                let controllers = opts
+                let controllers = e
+                    .super_options
                     .split(',')
                     .filter(|o| {
                         !matches!(*o, "rw" | "ro")
@@ -94,13 +84,13 @@ pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
                     .map(String::from)
                     .collect();
                 out.push(Hierarchy {
-                    mount: mount.into(),
+                    mount: e.mount_point,
                     controllers,
                     v2: false,
                 });
             }
             "cgroup2" => out.push(Hierarchy {
-                mount: mount.into(),
+                mount: e.mount_point,
                 controllers: Vec::new(),
                 v2: true,
             }),
@@ -108,13 +98,6 @@ pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
         }
     }
     out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
 }
 
 /// The hierarchies mounted in this mount namespace.

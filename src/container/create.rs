@@ -16,6 +16,7 @@ use crate::hooks::{self, HookState, Kind};
 use crate::namespaces::{self, Plan};
 use crate::process::init::{self, InitArgs};
 use crate::process::sync::{self, Channel, Message};
+use crate::rootfs::hostns::HostMounts;
 use crate::{phase, sys, terminal};
 
 #[derive(Debug, Default, Clone)]
@@ -82,8 +83,9 @@ pub fn create(store: &Store, id: &str, opts: &CreateOpts) -> Result<Created> {
         locked: Some(locked),
         cgroups: None,
         pid: None,
+        host_mounts: None,
     };
-    let state = match setup(id, opts, &config, init_console, &mut cleanup) {
+    let state = match setup(store, id, opts, &config, init_console, &mut cleanup) {
         Ok(s) => s,
         Err(e) => {
             // runtime-spec lifecycle: a failed create is destroyed (step
@@ -115,12 +117,15 @@ struct Cleanup {
     locked: Option<Locked>,
     cgroups: Option<Cgroups>,
     pid: Option<i32>,
+    /// The rootfs and what was mounted under it before (rootfs::hostns).
+    host_mounts: Option<(PathBuf, HostMounts)>,
 }
 
 impl Cleanup {
     fn disarm(mut self) -> Locked {
         self.cgroups = None;
         self.pid = None;
+        self.host_mounts = None;
         self.locked.take().expect("cleanup holds the lock")
     }
 }
@@ -130,6 +135,11 @@ impl Drop for Cleanup {
         if let Some(pid) = self.pid {
             let _ = sys::kill(pid, libc::SIGKILL);
             let _ = sys::waitpid(pid, 0);
+        }
+        if let Some((rootfs, h)) = &self.host_mounts {
+            if let Err(e) = crate::rootfs::hostns::remove(rootfs, h) {
+                crate::logging::warn(&format!("{e:#}"));
+            }
         }
         if let Some(cg) = &self.cgroups {
             let _ = cg.kill_all();
@@ -142,6 +152,7 @@ impl Drop for Cleanup {
 }
 
 fn setup(
+    store: &Store,
     id: &str,
     opts: &CreateOpts,
     config: &Config,
@@ -160,6 +171,12 @@ fn setup(
     let linux = spec.linux().as_ref();
     let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
     let resources = linux.and_then(|l| l.resources().as_ref());
+    let host_mounts = if plan.shares_mount_ns()? {
+        rootfs_not_shared(store, id, &config.rootfs)?;
+        Some(crate::rootfs::hostns::snapshot(&config.rootfs)?)
+    } else {
+        None
+    };
     // A first record, before anything is made: if runr dies from here
     // on, `delete --force` finds the cgroups to remove.
     let mut state = State {
@@ -175,8 +192,10 @@ fn setup(
         cgroup_paths: Cgroups::planned(cgroups_path, id)?,
         shared_pid_ns: !plan.new_pid,
         hooks: spec.hooks().is_some(),
+        host_mounts: host_mounts.clone(),
     };
     cleanup.locked.as_ref().expect("locked").write(&state)?;
+    cleanup.host_mounts = host_mounts.map(|h| (config.rootfs.clone(), h));
     let timer = phase::start();
     let cg = if opts.rootless {
         Cgroups::create_rootless(cgroups_path, id)?
@@ -248,6 +267,7 @@ fn setup(
                 channel: child,
                 fifo,
                 no_pivot: opts.no_pivot,
+                host_mountns: state.host_mounts.is_some(),
                 no_new_keyring: opts.no_new_keyring,
                 preserve_fds: opts.preserve_fds,
                 cgroup_paths: &cgroup_paths,
@@ -291,6 +311,27 @@ fn setup(
     parent.send_recorded().context("release the init")?;
     parent.expect(Message::Released).map_err(|e| anyhow!(e))?;
     Ok(state)
+}
+
+/// Two containers in runr's mount namespace on one rootfs would mount on
+/// the same paths, and the first deleted would unmount the other's.
+fn rootfs_not_shared(store: &Store, id: &str, rootfs: &Path) -> Result<()> {
+    for other in store.ids()?.into_iter().filter(|o| o != id) {
+        let Ok(bytes) = std::fs::read(store.root().join(&other).join(super::state::STATE_FILE))
+        else {
+            continue;
+        };
+        let Ok(st) = super::state::parse(&bytes) else {
+            continue;
+        };
+        if st.host_mounts.is_some() && st.rootfs == rootfs {
+            bail!(
+                "rootfs {} is in use by container {other}, which has no mount namespace either: delete it first",
+                rootfs.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parent_side(

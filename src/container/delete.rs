@@ -47,6 +47,9 @@ fn remove(locked: Locked, state: &State) -> Result<()> {
     cg.kill_all()?;
     crate::fault::point("delete:after-kill");
     wait_gone(state);
+    if let Some(h) = &state.host_mounts {
+        crate::rootfs::hostns::remove(&state.rootfs, h)?;
+    }
     cg.destroy()?;
     crate::fault::point("delete:after-cgroups");
     locked.remove()

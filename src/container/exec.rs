@@ -58,6 +58,21 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
     config::validate_process(&process)?;
     super::create::check_process_host_side(Some(&process), None)?;
     let plan = Plan::for_exec(state.pid)?;
+    // In runr's own mount namespace there is none to join: the process is
+    // chrooted where the init is.
+    let root = state
+        .host_mounts
+        .as_ref()
+        .map(|_| {
+            let path = format!("/proc/{}/root", state.pid);
+            sys::open(
+                &std::ffi::CString::new(path.clone()).expect("no NUL"),
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )
+            .with_context(|| format!("open {path}"))
+        })
+        .transpose()?;
     let mut cgroups = cgroups_for(&state, opts.cgroup.as_deref())?;
     let terminal = process.terminal().unwrap_or(false);
     let (child_console, console) =
@@ -74,7 +89,8 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
         sys::Forked::Child => {
             drop(parent);
             let console_fd = child_console.as_ref().map(|c| c.as_raw_fd());
-            let keep = [ch.raw(), console_fd.unwrap_or(-1)];
+            let root_fd = root.as_ref().map(|r| r.as_raw_fd());
+            let keep = [ch.raw(), console_fd.unwrap_or(-1), root_fd.unwrap_or(-1)];
             let _ = sys::close_fds_from_except(3 + opts.preserve_fds as i32, &keep);
             child::run(ExecArgs {
                 plan: &plan,
@@ -84,12 +100,14 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
                 preserve_fds: opts.preserve_fds,
                 console: console_fd,
                 seccomp: seccomp.as_ref(),
+                root: root_fd,
             })
         }
         sys::Forked::Parent(pid) => pid,
     };
     drop(ch);
     drop(child_console);
+    drop(root);
     crate::fault::point("exec:after-clone");
     if let Err(e) = start_child(&parent, pid, &cgroups, &spec, &state) {
         let _ = sys::kill(pid, libc::SIGKILL);

@@ -65,6 +65,10 @@ pub struct State {
     /// config.json has hooks: start and delete read the saved config.
     #[serde(default)]
     pub hooks: bool,
+    /// The container shares runr's mount namespace: its mounts under the
+    /// rootfs are removed at delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::hostns::HostMounts>,
 }
 
 /// The JSON `runr state` prints, in runc's field order.
@@ -419,6 +423,7 @@ mod tests {
             cgroup_paths: BTreeMap::new(),
             shared_pid_ns: false,
             hooks: false,
+            host_mounts: None,
         }
     }
 

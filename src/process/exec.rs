@@ -2,7 +2,7 @@
 //! the process's settings, execve. A failure goes back to the parent as one
 //! message; success is the channel closing on execve (close-on-exec).
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use oci_spec::runtime::Process;
 
 use super::finish;
@@ -21,6 +21,9 @@ pub struct ExecArgs<'a> {
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
     /// A socket to send the pty master on (`exec -t`).
     pub console: Option<std::os::fd::RawFd>,
+    /// The init's root, to chroot to when there is no mount namespace to
+    /// join (the container shares runr's).
+    pub root: Option<std::os::fd::RawFd>,
 }
 
 /// Runs in the forked child; never returns.
@@ -48,6 +51,15 @@ fn setup_and_exec(a: &ExecArgs) -> Result<std::convert::Infallible> {
         }
     }
     a.plan.join_in_child()?;
+    if let Some(fd) = a.root {
+        // SAFETY: fchdir on an fd the parent opened for us.
+        if unsafe { libc::fchdir(fd) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("chdir to the container's root");
+        }
+        crate::rootfs::chroot_cwd()?;
+        // SAFETY: our fd, used no more.
+        unsafe { libc::close(fd) };
+    }
     if let Some(fd) = a.console {
         crate::terminal::setup_pty(fd, super::init::console_size(a.process))?;
         // SAFETY: the console socket is ours and used no more.

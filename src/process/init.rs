@@ -23,6 +23,8 @@ pub struct InitArgs<'a> {
     /// O_PATH fd of `<state>/exec.fifo`, opened on the host side.
     pub fifo: OwnedFd,
     pub no_pivot: bool,
+    /// In runr's own mount namespace (rootfs::hostns).
+    pub host_mountns: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub cgroup_paths: &'a std::collections::BTreeMap<String, PathBuf>,
@@ -110,6 +112,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
         rootfs: &a.config.rootfs,
         bundle: &a.config.bundle,
         no_pivot: a.no_pivot,
+        host_mountns: a.host_mountns,
         userns: a.plan.in_userns(),
         cgroupns: a.plan.new_cgroup,
         cgroup_paths: a.cgroup_paths,

@@ -4,6 +4,7 @@
 
 pub mod copyup;
 pub mod devices;
+pub mod hostns;
 pub mod idmap;
 pub mod mounts;
 pub mod options;
@@ -26,6 +27,9 @@ pub struct Setup<'a> {
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
     pub no_pivot: bool,
+    /// The container shares runr's mount namespace (see `hostns`): no
+    /// propagation change outside the rootfs, chroot instead of pivot_root.
+    pub host_mountns: bool,
     /// The container is in a new user namespace: devices are bind-mounted.
     pub userns: bool,
     /// The container has a new cgroup namespace.
@@ -47,12 +51,14 @@ fn c(s: &str) -> CString {
 /// mounts, devices. The createContainer hooks run after it, then `enter`.
 pub fn prepare(s: &Setup) -> Result<()> {
     let linux = s.spec.linux().as_ref();
-    let prop = rootfs_propagation(s)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
-    sys::mount(None, &c("/"), None, prop, None).context("set propagation of /")?;
-    let asked_slave = linux
-        .and_then(|l| l.rootfs_propagation().as_deref())
-        .is_some_and(|p| p == "slave" || p == "rslave");
-    make_parent_private(s.rootfs, asked_slave)?;
+    if !s.host_mountns {
+        let prop = rootfs_propagation(s)?.unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+        sys::mount(None, &c("/"), None, prop, None).context("set propagation of /")?;
+        let asked_slave = linux
+            .and_then(|l| l.rootfs_propagation().as_deref())
+            .is_some_and(|p| p == "slave" || p == "rslave");
+        make_parent_private(s.rootfs, asked_slave)?;
+    }
     let rootfs_c = sys::cstr(s.rootfs)?;
     sys::mount(
         Some(&rootfs_c),
@@ -62,6 +68,13 @@ pub fn prepare(s: &Setup) -> Result<()> {
         None,
     )
     .with_context(|| format!("bind mount rootfs {}", s.rootfs.display()))?;
+    if s.host_mountns {
+        // The bind is the container's own mount (root.readonly remounts it,
+        // never the host's); private, so that what is mounted under it
+        // stays out of the host's peer groups.
+        sys::mount(None, &rootfs_c, None, libc::MS_PRIVATE | libc::MS_REC, None)
+            .context("make the rootfs bind private")?;
+    }
     let root =
         Root::open(s.rootfs).with_context(|| format!("open rootfs {}", s.rootfs.display()))?;
 
@@ -106,11 +119,16 @@ fn rootfs_propagation(s: &Setup) -> Result<Option<libc::c_ulong>> {
     }
 }
 
-/// Makes the prepared rootfs the root: pivot_root, or MS_MOVE + chroot.
+/// Makes the prepared rootfs the root: pivot_root, or MS_MOVE + chroot,
+/// or in runr's own mount namespace a plain chroot (the rootfs bind stays
+/// where it is, for delete to unmount).
 /// The new root is the rootfs bind, private like its parent:
 /// linux.rootfsPropagation is set on it here, as it is the container's
 /// rootfs that the field is about (shared, unbindable, ...).
 pub fn enter(s: &Setup) -> Result<()> {
+    if s.host_mountns {
+        return chroot(s.rootfs);
+    }
     if s.no_pivot {
         move_root(s.rootfs)?;
     } else {
@@ -126,13 +144,9 @@ pub fn enter(s: &Setup) -> Result<()> {
 /// rootfsPropagation slave it becomes a slave, not private, so the rootfs
 /// still "receives propagation events from the host" (config-linux.md).
 fn make_parent_private(rootfs: &Path, slave: bool) -> Result<()> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").context("read mountinfo")?;
     let mut best: Option<PathBuf> = None;
-    for line in info.lines() {
-        let Some(mp) = line.split(' ').nth(4) else {
-            continue;
-        };
-        let mp = PathBuf::from(mp.replace("\\040", " "));
+    for e in crate::mountinfo::own()? {
+        let mp = e.mount_point;
         if rootfs.starts_with(&mp)
             && best
                 .as_ref()
@@ -183,6 +197,16 @@ fn move_root(rootfs: &Path) -> Result<()> {
         None,
     )
     .context("move rootfs to /")?;
+    chroot_cwd()
+}
+
+fn chroot(rootfs: &Path) -> Result<()> {
+    std::env::set_current_dir(rootfs).context("chdir to rootfs")?;
+    chroot_cwd()
+}
+
+/// Makes the working directory the root.
+pub fn chroot_cwd() -> Result<()> {
     // SAFETY: valid C string.
     if unsafe { libc::chroot(c(".").as_ptr()) } < 0 {
         return Err(std::io::Error::last_os_error()).context("chroot");
