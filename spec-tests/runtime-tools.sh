@@ -82,10 +82,11 @@ if [ "${1:-}" = --report ]; then
   `# TODO` count as skipped. A program that exits non-zero adds one failure
   `(exit N)`. The lifecycle programs (hooks, prestart, poststop, ...) print no
   test point, only an error when a check fails: each counts as one assertion.
-- `runr` fails what runc passes only in `linux_ns_itype` (a container with no
-  namespace at all, which runr refuses: without a mount namespace its mounts
-  would land on the host, where runc leaves them after delete). `killsig`,
-  `pidfile` and `poststart` race (both runtimes fail them on some runs).
+- `runr` fails nothing runc passes. `linux_ns_itype` runs containers without a
+  mount namespace: runr chroots and unmounts what it mounted at delete (runc
+  leaves those mounts; this script unmounts what is left under its own tmp).
+  `killsig`, `pidfile` and `poststart` race (both runtimes fail them on some
+  runs).
 - Time on the 2-core dev machine: the source fetch and go build take 20 to
   55 s (once: build/runtime-tools/ keeps them), a run about 95 s per runtime.
   A runr run first runs runc if build/runtime-tools/results/runc/ is missing,
