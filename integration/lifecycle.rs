@@ -369,3 +369,45 @@ fn start_fails_when_the_exec_fails_after_release() {
     ctx.runr(&["delete", "--force", &id]);
     ctx.assert_gone(&id);
 }
+
+/// config.md: process is OPTIONAL, and REQUIRED when start is called. A
+/// container without one is created (namespaces, cgroups, mounts), can be
+/// exec'd into with --process, and refuses start without changing.
+#[test]
+fn without_process_created_but_not_started() {
+    let ctx = Ctx::new("noprocess");
+    let mut c = ctx.config("true");
+    c.as_object_mut().unwrap().remove("process");
+    let b = ctx.bundle_with(&c);
+    let id = ctx.id();
+    ctx.runr(&["create", "-b", b.to_str().unwrap(), &id]).ok();
+    assert_eq!(ctx.state(&id)["status"], "created");
+    let out = ctx.runr(&["start", &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.err().contains("process property must not be empty"),
+        "{}",
+        out.err()
+    );
+    assert_eq!(ctx.state(&id)["status"], "created");
+    let out = ctx.runr(&["exec", &id, "true"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.err().contains("pass --process"), "{}", out.err());
+    let p = ctx.dir.join("process.json");
+    std::fs::write(
+        &p,
+        r#"{"args":["hostname"],"cwd":"/","user":{"uid":0,"gid":0},"env":["PATH=/bin"]}"#,
+    )
+    .unwrap();
+    let out = ctx
+        .runr(&["exec", "--process", p.to_str().unwrap(), &id])
+        .ok();
+    assert_eq!(out.stdout, "runr\n");
+    ctx.runr(&["delete", &id]).ok();
+    ctx.assert_gone(&id);
+    // run: created, then start refuses; nothing is left.
+    let id = ctx.id();
+    let out = ctx.runr(&["run", "-b", b.to_str().unwrap(), &id]);
+    assert_eq!(out.code, 1, "{out:?}");
+    ctx.assert_gone(&id);
+}

@@ -85,6 +85,8 @@ Known runc 1.1.5 deviations behind its failures (runr follows the spec):
   (\"mount sysfs ... device or resource busy\"). It also refuses masked and readonly paths
   without a mount namespace of the container's own (\"unable to restrict sys entries without a
   private MNT namespace\"), though config-linux.md says the namespace is then inherited.
+- no process: config.md says process is OPTIONAL and \"REQUIRED when start is called\"; runc
+  1.1.5 refuses a config without one at create (\"process property must not be empty\").
 - idmap mounts: a mount's uidMappings/gidMappings arrived in runc 1.2; 1.1.5 ignores them, so
   in a container with its own user namespace the bind shows the overflow ids (65534).
 ";

@@ -210,12 +210,12 @@ fn unsupported(field: &str) -> anyhow::Error {
 }
 
 /// Semantic checks, and refusal of fields runr does not apply yet.
+/// `process` may be absent: config.md requires it only when start is
+/// called (`start` refuses then).
 pub fn validate(spec: &Spec) -> Result<()> {
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| anyhow!("process must be set"))?;
-    validate_process(process)?;
+    if let Some(process) = spec.process() {
+        validate_process(process)?;
+    }
     validate_rest(spec)
 }
 

@@ -49,6 +49,24 @@ pub fn cases() -> Vec<Case> {
             let _ = env.rt(&["delete", "--force", &id]);
             if o.code == 0 { Err("create succeeded".into()) } else { Ok(()) }
         }) },
+        Case { section: "config.md", name: "no process: created, start fails", must: "process is OPTIONAL; it is REQUIRED when start is called", patch: nothing, check: Some(|env, _| {
+            let mut c = env.base();
+            c.as_object_mut().unwrap().remove("process");
+            let b = env.bundle(c);
+            let id = env.id();
+            let o = env.rt(&["create", "--bundle", b.to_str().unwrap(), &id]);
+            let r = (|| {
+                if o.code != 0 { return Err(format!("create failed: {}", o.stderr.trim())); }
+                let st = env.state(&id).ok_or("no state after create")?;
+                if st["status"] != "created" { return Err(format!("status after create: {}", st["status"])); }
+                let s = env.rt(&["start", &id]);
+                if s.code == 0 { return Err("start succeeded".into()); }
+                if s.stderr.trim().is_empty() { return Err("start failed without a message".into()); }
+                Ok(())
+            })();
+            let _ = env.rt(&["delete", "--force", &id]);
+            r
+        }) },
         Case { section: "config.md", name: "annotations", must: "annotations MUST appear in the state", patch: nothing, check: Some(|env, _| {
             let mut c = env.base(); sleeper(&mut c, env);
             c["annotations"] = json!({"a.b/c": "d"});

@@ -192,6 +192,7 @@ fn setup(
         cgroup_paths: Cgroups::planned(cgroups_path, id)?,
         shared_pid_ns: !plan.new_pid,
         hooks: spec.hooks().is_some(),
+        no_process: spec.process().is_none(),
         host_mounts: host_mounts.clone(),
     };
     cleanup.locked.as_ref().expect("locked").write(&state)?;

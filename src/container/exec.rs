@@ -201,7 +201,7 @@ fn build_process(locked: &Locked, opts: &ExecOpts) -> Result<(Process, CapSets)>
     let mut p = spec
         .process()
         .clone()
-        .context("the container's config has no process")?;
+        .context("the container's config.json has no process: pass --process")?;
     p.set_args(Some(opts.args.clone()));
     p.set_terminal(Some(opts.tty));
     if let Some(cwd) = &opts.cwd {

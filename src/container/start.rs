@@ -33,6 +33,13 @@ pub fn start(locked: &Locked, state: &State) -> Result<(), Failure> {
             return Err(anyhow::Error::from(ContainerError::Stopped).into())
         }
     }
+    if state.no_process {
+        return Err(anyhow!(
+            "process property must not be empty: config.json has no process to start \
+             (config.md: it is REQUIRED when start is called)"
+        )
+        .into());
+    }
     let path = locked.fifo();
     let report = read_fifo(locked, state)?;
     crate::fault::point("start:after-release");

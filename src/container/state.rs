@@ -65,6 +65,10 @@ pub struct State {
     /// config.json has hooks: start and delete read the saved config.
     #[serde(default)]
     pub hooks: bool,
+    /// config.json has no process: the container can be created (and
+    /// exec'd into with --process) but not started.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_process: bool,
     /// The container shares runr's mount namespace: its mounts under the
     /// rootfs are removed at delete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +427,7 @@ mod tests {
             cgroup_paths: BTreeMap::new(),
             shared_pid_ns: false,
             hooks: false,
+            no_process: false,
             host_mounts: None,
         }
     }

@@ -56,8 +56,8 @@ pub fn run(args: InitArgs) -> ! {
 }
 
 /// Everything that can fail and be reported at create time. Returns the
-/// resolved executable.
-fn setup(a: &InitArgs) -> Result<CString> {
+/// resolved executable (none without a process).
+fn setup(a: &InitArgs) -> Result<Option<CString>> {
     // With a joined user namespace the init's parent is an intermediate that
     // exits at once; then a closed channel is what tells of the parent's death.
     if a.plan.join_user.is_none() {
@@ -79,7 +79,8 @@ fn setup(a: &InitArgs) -> Result<CString> {
         sys::prctl(libc::PR_SET_DUMPABLE, 0).context("set non-dumpable")?;
     }
     let spec = &a.config.spec;
-    let process = spec.process().as_ref().context("process must be set")?;
+    // None: the container is made but cannot be started (`start` refuses).
+    let process = spec.process().as_ref();
 
     if a.plan.in_userns() {
         // SAFETY: plain syscalls; root of the namespace is mapped by now.
@@ -144,7 +145,7 @@ fn setup(a: &InitArgs) -> Result<CString> {
         .send("pivot_root", &a.channel)
         .context("report a timing")?;
     if let Some(fd) = a.console {
-        crate::terminal::setup_pty(fd, console_size(process))?;
+        crate::terminal::setup_pty(fd, process.and_then(console_size))?;
         // SAFETY: the console socket is ours and used no more.
         unsafe { libc::close(fd) };
         // The pty slave is stdin now.
@@ -173,7 +174,14 @@ fn setup(a: &InitArgs) -> Result<CString> {
         crate::security::attrs::memory_policy(m)?;
     }
     let timer = phase::start();
-    let exe = finish::prepare(process, &a.config.caps, a.seccomp.map(|f| (f, &a.channel)))?;
+    let exe = match process {
+        Some(p) => Some(finish::prepare(
+            p,
+            &a.config.caps,
+            a.seccomp.map(|f| (f, &a.channel)),
+        )?),
+        None => None,
+    };
     timer.send("exec", &a.channel).context("report a timing")?;
     a.channel.send_ready().context("report ready")?;
     a.channel
@@ -238,12 +246,19 @@ fn write_sysctls(sysctl: &std::collections::HashMap<String, String>) -> Result<(
 /// Blocks on the exec fifo until `runr start`, runs the startContainer
 /// hooks, reports to `start` through the fifo ("0", or "1" and the error),
 /// then execs the process (a failed exec adds "1" and the error).
-fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible> {
+fn wait_and_exec(a: &InitArgs, exe: Option<CString>) -> Result<std::convert::Infallible> {
     let fifo_path = CString::new(format!("/proc/self/fd/{}", a.fifo.as_raw_fd()))?;
     let w = sys::open(&fifo_path, libc::O_WRONLY, 0).context("open exec fifo")?;
     let report = |msg: &[u8]| {
         // SAFETY: writing from a valid buffer.
         unsafe { libc::write(w.as_raw_fd(), msg.as_ptr().cast(), msg.len()) }
+    };
+    // `start` refuses a container without a process before it opens the
+    // fifo; whoever opened it anyway is told why nothing runs.
+    let (Some(exe), Some(process)) = (exe, a.config.spec.process().as_ref()) else {
+        let msg = "config.json has no process to start";
+        report(format!("1{msg}").as_bytes());
+        bail!(msg);
     };
     if let Err(e) = hooks::run(
         &a.config.spec,
@@ -258,12 +273,6 @@ fn wait_and_exec(a: &InitArgs, exe: CString) -> Result<std::convert::Infallible>
     }
     // The write end stays open (close-on-exec) until the execve: `runr
     // start` sees end-of-file exactly when the process has been exec'd.
-    let process = a
-        .config
-        .spec
-        .process()
-        .as_ref()
-        .context("process must be set")?;
     let r = finish::exec(process, &exe, a.preserve_fds);
     if let Err(e) = &r {
         // `start` has read "0" and reads on until end-of-file: what
