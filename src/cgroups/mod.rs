@@ -67,10 +67,35 @@ pub struct Hierarchy {
     pub v2: bool,
 }
 
-/// Reads the cgroup mounts from a mountinfo text.
+/// Reads the cgroup hierarchies from a mountinfo text: one mount each, the
+/// first of its root (a hierarchy is often mounted again elsewhere: inside
+/// a container without a mount namespace of its own, by a bind); only a
+/// hierarchy mounted from a subdirectory alone is taken from there.
 pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
+    let all = all_cgroup_mounts(text);
+    let mut out: Vec<Hierarchy> = Vec::new();
+    let roots_first = all
+        .iter()
+        .filter(|(_, at_root)| *at_root)
+        .chain(all.iter().filter(|(_, at_root)| !*at_root));
+    for (h, _) in roots_first {
+        if !out
+            .iter()
+            .any(|o| o.v2 == h.v2 && o.controllers == h.controllers)
+        {
+            out.push(h.clone());
+        }
+    }
+    out.sort_by_key(|h| all.iter().position(|(a, _)| a.mount == h.mount));
+    out
+}
+
+/// Every cgroup mount, in mountinfo order, and whether it shows the
+/// hierarchy's root.
+fn all_cgroup_mounts(text: &str) -> Vec<(Hierarchy, bool)> {
     let mut out = Vec::new();
     for e in crate::mountinfo::parse(text) {
+        let at_root = e.root == Path::new("/");
         match e.fstype.as_str() {
             "cgroup" => {
                 let controllers = e
@@ -83,17 +108,23 @@ pub fn parse_mountinfo(text: &str) -> Vec<Hierarchy> {
                     })
                     .map(String::from)
                     .collect();
-                out.push(Hierarchy {
-                    mount: e.mount_point,
-                    controllers,
-                    v2: false,
-                });
+                out.push((
+                    Hierarchy {
+                        mount: e.mount_point,
+                        controllers,
+                        v2: false,
+                    },
+                    at_root,
+                ));
             }
-            "cgroup2" => out.push(Hierarchy {
-                mount: e.mount_point,
-                controllers: Vec::new(),
-                v2: true,
-            }),
+            "cgroup2" => out.push((
+                Hierarchy {
+                    mount: e.mount_point,
+                    controllers: Vec::new(),
+                    v2: true,
+                },
+                at_root,
+            )),
             _ => {}
         }
     }
@@ -683,6 +714,24 @@ mod tests {
         assert!(hs[0].v2 && hs[0].mount == Path::new("/sys/fs/cgroup/unified"));
         assert_eq!(hs[1].controllers, vec!["cpu", "cpuacct"]);
         assert_eq!(hs[2].controllers, vec!["xattr", "name=systemd"]);
+    }
+
+    #[test]
+    fn a_hierarchy_mounted_again_is_taken_once_from_its_first_root_mount() {
+        // A container without a mount namespace shows its cgroup mounts
+        // (binds of its own cgroup, and a read-only view of the root) in
+        // the host's mountinfo; a cgroup namespace mounts its own root.
+        let text = format!(
+            "{MOUNTINFO}\
+             90 27 0:33 /runr/c1 /tmp/b/rootfs/sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n\
+             91 27 0:33 / /tmp/b/rootfs/sys/fs/cgroup/cpu,cpuacct2 ro - cgroup cgroup rw,cpu,cpuacct\n\
+             92 27 0:40 /x /only/sub rw - cgroup cgroup rw,pids\n"
+        );
+        let hs = parse_mountinfo(&text);
+        assert_eq!(hs.len(), 4, "{hs:?}");
+        assert_eq!(hs[1].mount, Path::new("/sys/fs/cgroup/cpu,cpuacct"));
+        assert_eq!(hs[3].controllers, vec!["pids"]);
+        assert_eq!(hs[3].mount, Path::new("/only/sub"));
     }
 
     #[test]
