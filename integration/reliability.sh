@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 out=$(cargo test --test integration -- faults:: concurrency:: hostile:: 2>&1)
 code=$?
 printf '%s\n' "$out" | grep -E '^test |^test result'
+# A failing test's panic message, so that a CI log says why.
+[ "$code" = 0 ] || printf '%s\n' "$out" | grep -E -A3 "panicked at" | grep -v -E '^ +[0-9]+: |^ +at ' | head -n 60
 line=$(printf '%s\n' "$out" | grep -E '^test result' | tail -n 1)
 passed=$(printf '%s' "$line" | sed -n 's/.* \([0-9]*\) passed.*/\1/p')
 failed=$(printf '%s' "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
