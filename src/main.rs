@@ -4,7 +4,14 @@ use runr::cli::{argv, dispatch, Cli, Command, LogFormat};
 use runr::logging;
 
 fn main() {
-    let args = argv::normalize(std::env::args().collect());
+    let raw: Vec<String> = std::env::args().collect();
+    // The read-only re-exec (below) before anything else: the parse is
+    // then done once, in the re-exec'd runr. An error here is left to the
+    // same call after the parse, which reports it.
+    if matches!(argv::subcommand_hint(&raw), Some("create" | "run" | "exec")) {
+        let _ = runr::process::selfexe::protect();
+    }
+    let args = argv::normalize(raw);
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -125,9 +125,80 @@ pub fn normalize(args: Vec<String>) -> Vec<String> {
     out
 }
 
+/// The global flags that take a value (`--root DIR`); a unit test keeps
+/// the list equal to clap's.
+const GLOBAL_VALUE_FLAGS: [&str; 5] = ["root", "log", "log-format", "rootless", "criu"];
+
+/// The subcommand word of a raw argv, found without building the command
+/// line parser: the first word that is not a global flag or its value.
+/// A hint only (for work worth starting before the parse); the parse
+/// decides.
+pub fn subcommand_hint(args: &[String]) -> Option<&str> {
+    let mut iter = args.iter().skip(1);
+    while let Some(a) = iter.next() {
+        if a == "--" {
+            return None;
+        }
+        match a.strip_prefix('-') {
+            Some(body) if !body.is_empty() => {
+                let body = body.strip_prefix('-').unwrap_or(body);
+                if !body.contains('=') && GLOBAL_VALUE_FLAGS.contains(&body) {
+                    iter.next();
+                }
+            }
+            _ => return Some(a),
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn global_value_flags_are_claps() {
+        let mut theirs: Vec<String> = flags(&Cli::command())
+            .into_iter()
+            .filter(|f| f.takes_value)
+            .map(|f| f.long)
+            .collect();
+        theirs.sort();
+        let mut ours = GLOBAL_VALUE_FLAGS.map(String::from).to_vec();
+        ours.sort();
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn the_hint_is_the_parsed_subcommand() {
+        for (argv, want) in [
+            (
+                &[
+                    "runr",
+                    "--root",
+                    "/r",
+                    "--log=/l",
+                    "-log-format",
+                    "json",
+                    "create",
+                    "x",
+                ][..],
+                Some("create"),
+            ),
+            (&["runr", "--debug", "run", "-b", "/b", "x"], Some("run")),
+            (
+                &["runr", "--rootless", "true", "exec", "x", "sh"],
+                Some("exec"),
+            ),
+            (&["runr", "-root", "exec", "state", "x"], Some("state")),
+            (&["runr", "--systemd-cgroup", "--", "run"], None),
+            (&["runr", "--help"], None),
+            (&["runr", "-", "x"], Some("-")),
+        ] {
+            let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+            assert_eq!(subcommand_hint(&argv), want, "{argv:?}");
+        }
+    }
 
     fn n(v: &[&str]) -> Vec<String> {
         normalize(v.iter().map(|s| s.to_string()).collect())
