@@ -1,6 +1,4 @@
-use clap::Parser;
-
-use runr::cli::{argv, dispatch, Cli, Command, LogFormat};
+use runr::cli::{argv, dispatch, Command, LogFormat};
 use runr::logging;
 
 fn main() {
@@ -11,8 +9,7 @@ fn main() {
     if matches!(argv::subcommand_hint(&raw), Some("create" | "run" | "exec")) {
         let _ = runr::process::selfexe::protect();
     }
-    let args = argv::normalize(raw);
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match argv::parse(raw) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };

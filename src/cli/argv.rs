@@ -60,8 +60,20 @@ const STOP_AT_ID: [&str; 3] = ["exec", "kill", "ps"];
 /// and ps, up to the container id. Unknown flags and clusters of short
 /// flags (`-dt`) are left for clap.
 pub fn normalize(args: Vec<String>) -> Vec<String> {
+    normalize_for(&Cli::command(), args)
+}
+
+/// Normalizes and parses argv, building clap's command once.
+pub fn parse(args: Vec<String>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
     let root = Cli::command();
-    let global = flags(&root);
+    let args = normalize_for(&root, args);
+    let mut matches = root.try_get_matches_from(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))
+}
+
+fn normalize_for(root: &clap::Command, args: Vec<String>) -> Vec<String> {
+    let global = flags(root);
     let mut local: Vec<Flag> = Vec::new();
     let mut subcommand: Option<String> = None;
     let mut out = Vec::with_capacity(args.len());
