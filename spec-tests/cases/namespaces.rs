@@ -93,6 +93,28 @@ fn no_private_mounts(c: &mut Value) {
     l.remove("readonlyPaths");
 }
 
+/// A container with `namespaces` only is in the runtime's namespace of
+/// each of `names` (/proc/PID/ns entries).
+fn inherited(env: &Env, namespaces: Value, names: &[&str]) -> Result<(), String> {
+    let r = create(
+        env,
+        config(env, |c| {
+            c["linux"]["namespaces"] = namespaces;
+            no_private_mounts(c);
+        }),
+    )?;
+    let facts: Vec<(bool, String)> = names
+        .iter()
+        .map(|n| {
+            (
+                ns_of(r.pid, n) == ns_of(me(), n),
+                format!("{n} differs from the runtime's"),
+            )
+        })
+        .collect();
+    all(&facts)
+}
+
 fn refuse_ns(env: &Env, entries: Value) -> Result<(), String> {
     refused(env, config(env, |c| c["linux"]["namespaces"] = entries))
 }
@@ -128,15 +150,7 @@ pub fn cases() -> Vec<Case> {
             must: "if a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type",
             patch: sleeper,
             check: Some(|env, _| {
-                let r = create(env, config(env, |c| {
-                    c["linux"]["namespaces"] = json!([{"type": "mount"}]);
-                    c.as_object_mut().unwrap().remove("hostname");
-                }))?;
-                let facts: Vec<(bool, String)> = ["pid", "net", "ipc", "uts", "cgroup", "user", "time"]
-                    .iter()
-                    .map(|n| (ns_of(r.pid, n) == ns_of(me(), n), format!("{n} differs from the runtime's")))
-                    .collect();
-                all(&facts)
+                inherited(env, json!([{"type": "mount"}]), &["pid", "net", "ipc", "uts", "cgroup", "user", "time"])
             }),
         },
         Case {
@@ -145,15 +159,7 @@ pub fn cases() -> Vec<Case> {
             must: "if a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type",
             patch: sleeper,
             check: Some(|env, _| {
-                let r = create(env, config(env, |c| {
-                    c["linux"]["namespaces"] = json!([]);
-                    no_private_mounts(c);
-                }))?;
-                let facts: Vec<(bool, String)> = ["mnt", "pid", "net", "ipc", "uts", "cgroup", "user", "time"]
-                    .iter()
-                    .map(|n| (ns_of(r.pid, n) == ns_of(me(), n), format!("{n} differs from the runtime's")))
-                    .collect();
-                all(&facts)
+                inherited(env, json!([]), &["mnt", "pid", "net", "ipc", "uts", "cgroup", "user", "time"])
             }),
         },
         Case {
