@@ -11,7 +11,6 @@ use anyhow::{Context, Result};
 pub struct Entry {
     /// The mount's ID (field 1), as in /proc/PID/fdinfo's `mnt_id`.
     pub id: u32,
-    pub parent: u32,
     /// The directory of the filesystem that is the mount's root (field 4):
     /// `/` unless it is a bind of a subdirectory.
     pub root: PathBuf,
@@ -31,15 +30,13 @@ fn parse_line(line: &str) -> Option<Entry> {
     let (left, right) = line.split_once(" - ")?;
     let mut l = left.split(' ');
     let id = l.next()?.parse().ok()?;
-    let parent = l.next()?.parse().ok()?;
-    let root = PathBuf::from(unescape(l.nth(1)?));
+    let root = PathBuf::from(unescape(l.nth(2)?));
     let mount_point = PathBuf::from(unescape(l.next()?));
     let mut r = right.split(' ');
     let fstype = r.next()?.to_string();
     let super_options = r.nth(1).unwrap_or("").to_string();
     Some(Entry {
         id,
-        parent,
         root,
         mount_point,
         fstype,
@@ -75,7 +72,6 @@ mod tests {
         let e = parse(text);
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].id, 36);
-        assert_eq!(e[0].parent, 35);
         assert_eq!(e[0].root, PathBuf::from("/"));
         assert_eq!(e[0].mount_point, PathBuf::from("/mnt/a b"));
         assert_eq!(e[0].fstype, "ext3");

@@ -66,7 +66,7 @@ pub fn exec(store: &Store, id: &str, opts: &ExecOpts) -> Result<i32> {
         .map(|_| {
             let path = format!("/proc/{}/root", state.pid);
             sys::open(
-                &std::ffi::CString::new(path.clone()).expect("no NUL"),
+                &sys::cstr(std::path::Path::new(&path))?,
                 libc::O_PATH | libc::O_DIRECTORY,
                 0,
             )

@@ -49,6 +49,14 @@ pub fn snapshot(rootfs: &Path) -> Result<HostMounts> {
     })
 }
 
+/// The mounts at or under `rootfs` that were not there before create.
+fn made_since(rootfs: &Path, h: &HostMounts) -> Result<Vec<mountinfo::Entry>> {
+    Ok(mountinfo::own()?
+        .into_iter()
+        .filter(|e| under(rootfs, e) && !h.before.contains(&e.id))
+        .collect())
+}
+
 /// The mount an O_PATH fd is on (/proc/self/fdinfo's `mnt_id`).
 fn mount_id_of(fd: &impl AsRawFd) -> io::Result<u32> {
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()))?;
@@ -73,9 +81,8 @@ pub fn remove(rootfs: &Path, h: &HostMounts) -> Result<()> {
     }
     let mut last_err = None;
     for _ in 0..32 {
-        let mut left: Vec<(u32, PathBuf)> = mountinfo::own()?
+        let mut left: Vec<(u32, PathBuf)> = made_since(rootfs, h)?
             .into_iter()
-            .filter(|e| under(rootfs, e) && !h.before.contains(&e.id))
             .map(|e| (e.id, e.mount_point))
             .collect();
         if left.is_empty() {
@@ -102,9 +109,8 @@ pub fn remove(rootfs: &Path, h: &HostMounts) -> Result<()> {
             break;
         }
     }
-    let left: Vec<String> = mountinfo::own()?
+    let left: Vec<String> = made_since(rootfs, h)?
         .iter()
-        .filter(|e| under(rootfs, e) && !h.before.contains(&e.id))
         .map(|e| e.mount_point.display().to_string())
         .collect();
     if left.is_empty() {
